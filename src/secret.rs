@@ -1,0 +1,178 @@
+//! Secrets and the random values a login needs.
+//!
+//! Every credential authcli handles (tokens, codes, the PKCE verifier, client secrets) lives in
+//! a newtype whose `Debug` prints a placeholder and which has no `Display`: the only way to the
+//! value is an explicit `expose()`, so a secret cannot slip into a log line or an error message
+//! by accident. This module also draws PKCE verifiers, `state` and `nonce` from the OS CSPRNG.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::TryRng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Defines a redacting secret newtype. `Clone` is opt-in so single-use values stay single.
+macro_rules! secret_type {
+    ($(#[$meta:meta])* $name:ident $(, $derive:ident)*) => {
+        $(#[$meta])*
+        #[derive(Serialize, Deserialize, PartialEq, Eq $(, $derive)*)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps a value that must not be shown.
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(value.into())
+            }
+            /// The one place the value leaves its wrapper: for a request body or stdout.
+            pub fn expose(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, concat!(stringify!($name), "([redacted])"))
+            }
+        }
+    };
+}
+
+secret_type!(
+    /// An OAuth access token.
+    AccessToken, Clone
+);
+secret_type!(
+    /// An OpenID Connect ID token.
+    IdToken, Clone
+);
+secret_type!(
+    /// A refresh token.
+    RefreshToken, Clone
+);
+secret_type!(
+    /// An authorization code from the redirect: single use.
+    AuthorizationCode
+);
+secret_type!(
+    /// A confidential client's secret.
+    ClientSecret, Clone
+);
+secret_type!(
+    /// The RFC 7636 code verifier: single use, never cloned.
+    PkceVerifier
+);
+secret_type!(
+    /// The `state` parameter binding a redirect to this login.
+    State, Clone
+);
+secret_type!(
+    /// The OIDC `nonce` binding an id_token to this login.
+    Nonce, Clone
+);
+
+/// `n` bytes from the operating system's CSPRNG, base64url without padding.
+///
+/// Failing to read the OS RNG is not recoverable and never happens on a working system;
+/// a guessable fallback would be worse than stopping.
+pub fn random_urlsafe(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    #[allow(clippy::expect_used)]
+    rand::rngs::SysRng
+        .try_fill_bytes(&mut bytes)
+        .expect("the operating system's random number generator failed");
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl PkceVerifier {
+    /// A fresh verifier: 32 random bytes → 43 unreserved characters (256 bits).
+    pub fn generate() -> Self {
+        Self(random_urlsafe(32))
+    }
+
+    /// The S256 challenge: `BASE64URL(SHA256(ASCII(verifier)))`.
+    pub fn challenge_s256(&self) -> String {
+        s256(&self.0)
+    }
+}
+
+/// `BASE64URL(SHA256(input))`, the PKCE S256 transform (the mock tenant checks with it too).
+pub fn s256(input: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(input.as_bytes()))
+}
+
+impl State {
+    /// 128 bits of state, more than RFC 6749 §10.10 asks.
+    pub fn generate() -> Self {
+        Self(random_urlsafe(16))
+    }
+}
+
+impl Nonce {
+    /// 128 bits of nonce.
+    pub fn generate() -> Self {
+        Self(random_urlsafe(16))
+    }
+}
+
+/// Compares two strings in time that depends only on their lengths.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc7636_appendix_b_test_vector() {
+        let verifier = PkceVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+        assert_eq!(
+            verifier.challenge_s256(),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
+    #[test]
+    fn generated_verifier_has_rfc_length_and_alphabet() {
+        let v = PkceVerifier::generate();
+        let s = v.expose();
+        assert!((43..=128).contains(&s.len()), "{}", s.len());
+        assert!(s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c)));
+        assert_ne!(s, PkceVerifier::generate().expose());
+    }
+
+    #[test]
+    fn debug_redacts_every_secret() {
+        let shown = format!(
+            "{:?} {:?} {:?} {:?} {:?} {:?}",
+            AccessToken::new("at-SECRET"),
+            RefreshToken::new("rt-SECRET"),
+            AuthorizationCode::new("code-SECRET"),
+            ClientSecret::new("cs-SECRET"),
+            PkceVerifier::new("v-SECRET"),
+            State::new("st-SECRET"),
+        );
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(shown.contains("AccessToken([redacted])"));
+    }
+
+    #[test]
+    fn state_and_nonce_carry_128_bits() {
+        assert_eq!(State::generate().expose().len(), 22);
+        assert_eq!(Nonce::generate().expose().len(), 22);
+    }
+
+    #[test]
+    fn constant_time_eq_matches_eq() {
+        assert!(constant_time_eq("abc", "abc"));
+        assert!(!constant_time_eq("abc", "abd"));
+        assert!(!constant_time_eq("abc", "ab"));
+    }
+}
