@@ -1,8 +1,16 @@
 //! The command line: clap derive types only. Doc comments are the `--help` text.
+//!
+//! Nothing here decides anything: `config.rs` turns these raw values (plus environment and
+//! profile) into one validated configuration.
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// A command-line OAuth 2.0 / OpenID Connect client.
+///
+/// Logs you in from a terminal with the authorization code flow + PKCE over a loopback
+/// redirect, prints tokens for scripts, and ships a mock tenant for CI.
 #[derive(Debug, Parser)]
 #[command(name = "authcli", version, about, propagate_version = true)]
 pub struct Cli {
@@ -19,6 +27,129 @@ pub struct Cli {
 /// The subcommands that work today.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Log in with the browser (authorization code + PKCE) and print the tokens.
+    Login(Box<LoginArgs>),
     /// Run the built-in mock authorization server (Auth0-shaped) for tests, CI and demos.
     MockTenant(crate::mock::MockTenantArgs),
+    /// Zero-setup tour: start the mock tenant in-process and log in against it.
+    Demo(DemoArgs),
+}
+
+/// How to reach the authorization server. Every flag has an `AUTHCLI_*` variable.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ProviderArgs {
+    /// Named profile from the config file.
+    #[arg(long, env = "AUTHCLI_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// The authorization server: a URL, or a bare host such as tenant.us.auth0.com.
+    #[arg(
+        long,
+        visible_alias = "domain",
+        env = "AUTHCLI_ISSUER",
+        value_name = "URL"
+    )]
+    pub issuer: Option<String>,
+    /// The application's client id.
+    #[arg(long, env = "AUTHCLI_CLIENT_ID", value_name = "ID")]
+    pub client_id: Option<String>,
+    /// API identifier sent as `audience` (Auth0). Without it Auth0 issues an opaque token.
+    #[arg(long, env = "AUTHCLI_AUDIENCE", value_name = "AUD")]
+    pub audience: Option<String>,
+    /// Scopes, space-separated; repeatable. [default: openid profile email offline_access]
+    #[arg(long = "scope", env = "AUTHCLI_SCOPE", value_name = "SCOPES")]
+    pub scopes: Vec<String>,
+    /// Extra authorization-request parameter (connection, organization, prompt, login_hint…).
+    #[arg(long = "param", env = "AUTHCLI_PARAM", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Override the authorization endpoint.
+    #[arg(long, env = "AUTHCLI_AUTHORIZE_URL", value_name = "URL")]
+    pub authorize_url: Option<String>,
+    /// Override the token endpoint.
+    #[arg(long, env = "AUTHCLI_TOKEN_URL", value_name = "URL")]
+    pub token_url: Option<String>,
+    /// Override the device authorization endpoint.
+    #[arg(long, env = "AUTHCLI_DEVICE_AUTHORIZATION_URL", value_name = "URL")]
+    pub device_authorization_url: Option<String>,
+    /// Override the revocation endpoint.
+    #[arg(long, env = "AUTHCLI_REVOCATION_URL", value_name = "URL")]
+    pub revocation_url: Option<String>,
+    /// Override the userinfo endpoint.
+    #[arg(long, env = "AUTHCLI_USERINFO_URL", value_name = "URL")]
+    pub userinfo_url: Option<String>,
+    /// Override the JWKS URL.
+    #[arg(long, env = "AUTHCLI_JWKS_URL", value_name = "URL")]
+    pub jwks_url: Option<String>,
+    /// Extra trusted root certificates (PEM). The system trust store is always used too.
+    #[arg(long, env = "AUTHCLI_CACERT", value_name = "PEM")]
+    pub cacert: Option<PathBuf>,
+    /// Per-HTTP-request timeout in seconds. [default: 30]
+    #[arg(long, env = "AUTHCLI_TIMEOUT", value_name = "SECS")]
+    pub timeout: Option<u64>,
+}
+
+/// `authcli login`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub provider: ProviderArgs,
+    /// Fixed loopback port(s) to try in turn, e.g. 8400,8401 (Auth0 matches ports exactly).
+    #[arg(
+        long = "port",
+        env = "AUTHCLI_PORT",
+        value_name = "PORTS",
+        value_delimiter = ','
+    )]
+    pub ports: Vec<u16>,
+    /// The whole redirect URI (host 127.0.0.1, [::1] or localhost; port 0 = random).
+    #[arg(
+        long,
+        env = "AUTHCLI_REDIRECT_URI",
+        value_name = "URI",
+        conflicts_with = "ports"
+    )]
+    pub redirect_uri: Option<String>,
+    /// Command that opens the URL (the URL is its last argument). Falls back to $BROWSER.
+    #[arg(long, env = "AUTHCLI_BROWSER_COMMAND", value_name = "CMD")]
+    pub browser_command: Option<String>,
+    /// Open nothing; print the URL to stderr only.
+    #[arg(long, env = "AUTHCLI_NO_BROWSER")]
+    pub no_browser: bool,
+    /// Seconds to wait for the browser to come back. [default: 300]
+    #[arg(long, env = "AUTHCLI_LOGIN_TIMEOUT", value_name = "SECS")]
+    pub login_timeout: Option<u64>,
+    /// Do not store the session.
+    #[arg(long)]
+    pub no_store: bool,
+    /// What to print on stdout.
+    #[arg(short, long, value_enum, env = "AUTHCLI_OUTPUT", default_value_t = OutputFormat::Json)]
+    pub output: OutputFormat,
+}
+
+/// `authcli demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Complete the sign-in in-process instead of opening a browser.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// What to print on stdout.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Json)]
+    pub output: OutputFormat,
+}
+
+/// Formats for tokens on stdout (SPEC §5).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// One JSON object with the tokens and their expiry.
+    #[default]
+    Json,
+    /// The access token alone.
+    Token,
+    /// The ID token alone.
+    IdToken,
+    /// `Authorization: Bearer …`.
+    Header,
+    /// Shell `export` lines.
+    Env,
+    /// A kubectl ExecCredential (client.authentication.k8s.io/v1).
+    ExecCredential,
 }

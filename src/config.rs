@@ -1,17 +1,669 @@
-//! (stub) config
+//! Flags + environment + profile file → one validated configuration (SPEC §3, §6).
+//!
+//! Precedence, highest first: flag > `AUTHCLI_*` variable (both resolved by clap) > profile in
+//! `config.toml` > discovery > built-in default. Code after this module never asks "was this
+//! flag given?": required values are not `Option`s, URLs are parsed, ports are numbers.
 
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::cli::{LoginArgs, OutputFormat, ProviderArgs};
 use crate::error::ExitCode;
 
-/// Errors of the config layer.
+/// Scopes asked for by a user login when none are configured.
+pub const DEFAULT_USER_SCOPES: &str = "openid profile email offline_access";
+/// Per-request HTTP timeout when none is configured.
+pub const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Seconds `login` waits for the callback when none is configured.
+pub const DEFAULT_LOGIN_TIMEOUT_SECS: u64 = 300;
+/// Authorization parameters authcli sets itself; `--param` may not override them.
+const RESERVED_PARAMS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "scope",
+    "audience",
+];
+
+/// What is wrong with the configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("config: not implemented yet")]
-    NotImplemented,
+    #[error("no {what} configured: pass {flag}, set {env}, or add `{key}` to the profile in the config file")]
+    Missing {
+        what: &'static str,
+        flag: &'static str,
+        env: &'static str,
+        key: &'static str,
+    },
+    #[error("invalid {flag} `{value}`: {reason}")]
+    Invalid {
+        flag: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("could not read the config file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the config file {} is not valid: {message}", path.display())]
+    Parse { path: PathBuf, message: String },
+    #[error("profile `{name}` not found in {}: add a [profiles.{name}] table or pick another --profile", path.display())]
+    ProfileNotFound { name: String, path: PathBuf },
+    #[error("no platform configuration directory could be determined: set AUTHCLI_HOME")]
+    NoHome,
 }
 
 impl ConfigError {
-    /// Exit code of SPEC §7.
+    /// Exit code of SPEC §7: bad values on the command line are usage errors.
     pub fn exit_code(&self) -> ExitCode {
-        ExitCode::Other
+        match self {
+            ConfigError::Missing { .. } | ConfigError::Invalid { .. } => ExitCode::Usage,
+            _ => ExitCode::Other,
+        }
+    }
+}
+
+/// A `[profiles.NAME]` table of `config.toml`: the keys of SPEC §3 without dashes.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    #[serde(alias = "domain")]
+    pub issuer: Option<String>,
+    pub client_id: Option<String>,
+    pub audience: Option<String>,
+    pub scope: Option<ScopeList>,
+    #[serde(alias = "param")]
+    pub params: Option<BTreeMap<String, String>>,
+    pub ports: Option<Vec<u16>>,
+    pub redirect_uri: Option<String>,
+    pub browser_command: Option<String>,
+    pub authorize_url: Option<String>,
+    pub token_url: Option<String>,
+    pub device_authorization_url: Option<String>,
+    pub revocation_url: Option<String>,
+    pub userinfo_url: Option<String>,
+    pub jwks_url: Option<String>,
+    pub cacert: Option<PathBuf>,
+    pub timeout: Option<u64>,
+    pub login_timeout: Option<u64>,
+}
+
+/// `scope = "a b"` or `scope = ["a", "b"]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ScopeList {
+    Spaced(String),
+    List(Vec<String>),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    profiles: BTreeMap<String, Profile>,
+}
+
+/// authcli's home for config: `$AUTHCLI_HOME`, else the platform config dir.
+pub fn config_dir() -> Result<PathBuf, ConfigError> {
+    if let Some(home) = std::env::var_os("AUTHCLI_HOME").filter(|h| !h.is_empty()) {
+        return Ok(PathBuf::from(home));
+    }
+    directories::ProjectDirs::from("", "", "authcli")
+        .map(|dirs| dirs.config_dir().to_path_buf())
+        .ok_or(ConfigError::NoHome)
+}
+
+/// Loads profile `name` from `config.toml`. A missing file is an empty config, unless a
+/// profile other than `default` was asked for by name.
+pub fn load_profile(name: &str, explicit: bool) -> Result<Profile, ConfigError> {
+    let path = config_dir()?.join("config.toml");
+    load_profile_from(&path, name, explicit)
+}
+
+fn load_profile_from(path: &Path, name: &str, explicit: bool) -> Result<Profile, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return if explicit && name != "default" {
+                Err(ConfigError::ProfileNotFound {
+                    name: name.to_string(),
+                    path: path.to_path_buf(),
+                })
+            } else {
+                Ok(Profile::default())
+            };
+        }
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let mut file: ConfigFile = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string().trim().replace('\n', " "),
+    })?;
+    match file.profiles.remove(name) {
+        Some(profile) => Ok(profile),
+        None if explicit && name != "default" => Err(ConfigError::ProfileNotFound {
+            name: name.to_string(),
+            path: path.to_path_buf(),
+        }),
+        None => Ok(Profile::default()),
+    }
+}
+
+/// Endpoints given explicitly; they win over discovery.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointOverrides {
+    pub authorization: Option<Url>,
+    pub token: Option<Url>,
+    pub device_authorization: Option<Url>,
+    pub revocation: Option<Url>,
+    pub userinfo: Option<Url>,
+    pub jwks: Option<Url>,
+}
+
+/// Everything needed to talk to one provider as one client.
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    pub profile: String,
+    /// The issuer, normalised (`https://host/` for a bare host): compared with discovery's.
+    pub issuer: Url,
+    pub client_id: String,
+    pub audience: Option<String>,
+    pub scopes: Vec<String>,
+    pub extra_params: Vec<(String, String)>,
+    pub overrides: EndpointOverrides,
+    pub cacert: Option<PathBuf>,
+    pub timeout: Duration,
+}
+
+impl ProviderConfig {
+    /// Merges flags/env with the profile and validates the result.
+    pub fn resolve(args: &ProviderArgs, profile: &Profile) -> Result<Self, ConfigError> {
+        let profile_name = args.profile.clone().unwrap_or_else(|| "default".into());
+        let issuer_raw = pick(&args.issuer, &profile.issuer).ok_or(ConfigError::Missing {
+            what: "issuer",
+            flag: "--issuer",
+            env: "AUTHCLI_ISSUER",
+            key: "issuer",
+        })?;
+        let issuer = parse_issuer(&issuer_raw)?;
+        let client_id = pick(&args.client_id, &profile.client_id)
+            .filter(|c| !c.trim().is_empty())
+            .ok_or(ConfigError::Missing {
+                what: "client id",
+                flag: "--client-id",
+                env: "AUTHCLI_CLIENT_ID",
+                key: "client_id",
+            })?;
+        let audience = pick(&args.audience, &profile.audience).filter(|a| !a.is_empty());
+
+        let scopes = if !args.scopes.is_empty() {
+            split_scopes(args.scopes.iter().map(String::as_str))
+        } else {
+            match &profile.scope {
+                Some(ScopeList::Spaced(s)) => split_scopes([s.as_str()]),
+                Some(ScopeList::List(list)) => split_scopes(list.iter().map(String::as_str)),
+                None => split_scopes([DEFAULT_USER_SCOPES]),
+            }
+        };
+
+        let mut extra_params = Vec::new();
+        for raw in &args.params {
+            extra_params.push(parse_param(raw)?);
+        }
+        if args.params.is_empty() {
+            for (k, v) in profile.params.iter().flatten() {
+                extra_params.push(parse_param(&format!("{k}={v}"))?);
+            }
+        }
+
+        let url = |flag: &'static str, a: &Option<String>, p: &Option<String>| {
+            pick(a, p).map(|raw| parse_endpoint(flag, &raw)).transpose()
+        };
+        let overrides = EndpointOverrides {
+            authorization: url(
+                "--authorize-url",
+                &args.authorize_url,
+                &profile.authorize_url,
+            )?,
+            token: url("--token-url", &args.token_url, &profile.token_url)?,
+            device_authorization: url(
+                "--device-authorization-url",
+                &args.device_authorization_url,
+                &profile.device_authorization_url,
+            )?,
+            revocation: url(
+                "--revocation-url",
+                &args.revocation_url,
+                &profile.revocation_url,
+            )?,
+            userinfo: url("--userinfo-url", &args.userinfo_url, &profile.userinfo_url)?,
+            jwks: url("--jwks-url", &args.jwks_url, &profile.jwks_url)?,
+        };
+
+        let timeout = match args.timeout.or(profile.timeout) {
+            Some(0) => {
+                return Err(ConfigError::Invalid {
+                    flag: "--timeout",
+                    value: "0".into(),
+                    reason: "must be at least 1 second".into(),
+                })
+            }
+            Some(secs) => Duration::from_secs(secs),
+            None => DEFAULT_HTTP_TIMEOUT,
+        };
+
+        Ok(ProviderConfig {
+            profile: profile_name,
+            issuer,
+            client_id,
+            audience,
+            scopes,
+            extra_params,
+            overrides,
+            cacert: args.cacert.clone().or_else(|| profile.cacert.clone()),
+            timeout,
+        })
+    }
+
+    /// Whether an id_token is expected (and must be verified).
+    pub fn wants_openid(&self) -> bool {
+        self.scopes.iter().any(|s| s == "openid")
+    }
+
+    /// The scopes as the space-separated string OAuth sends.
+    pub fn scope_string(&self) -> String {
+        self.scopes.join(" ")
+    }
+}
+
+fn pick(flag: &Option<String>, profile: &Option<String>) -> Option<String> {
+    flag.clone().or_else(|| profile.clone())
+}
+
+/// Splits space-separated scope strings, dropping duplicates but keeping order.
+fn split_scopes<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for scope in values.into_iter().flat_map(str::split_whitespace) {
+        if !out.iter().any(|s| s == scope) {
+            out.push(scope.to_string());
+        }
+    }
+    out
+}
+
+fn parse_param(raw: &str) -> Result<(String, String), ConfigError> {
+    let invalid = |reason: &str| ConfigError::Invalid {
+        flag: "--param",
+        value: raw.to_string(),
+        reason: reason.to_string(),
+    };
+    let (key, value) = raw
+        .split_once('=')
+        .ok_or_else(|| invalid("expected KEY=VALUE"))?;
+    let key = key.trim();
+    if key.is_empty() {
+        return Err(invalid("the key is empty"));
+    }
+    if RESERVED_PARAMS.contains(&key) {
+        return Err(invalid(
+            "authcli sets this parameter itself (use --scope, --audience or --redirect-uri)",
+        ));
+    }
+    Ok((key.to_string(), value.to_string()))
+}
+
+/// Whether `host` is a loopback name or address, where plain `http` is acceptable.
+pub fn is_loopback_host(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    }
+}
+
+/// `tenant.us.auth0.com` → `https://tenant.us.auth0.com/`; `http://` only for loopback.
+pub fn parse_issuer(raw: &str) -> Result<Url, ConfigError> {
+    let raw = raw.trim();
+    let invalid = |reason: String| ConfigError::Invalid {
+        flag: "--issuer",
+        value: raw.to_string(),
+        reason,
+    };
+    let with_scheme = if raw.contains("://") {
+        raw.to_string()
+    } else {
+        format!("https://{raw}")
+    };
+    let url = Url::parse(&with_scheme).map_err(|e| invalid(e.to_string()))?;
+    check_transport(&url).map_err(invalid)?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("an issuer has no query or fragment".into()));
+    }
+    Ok(url)
+}
+
+fn parse_endpoint(flag: &'static str, raw: &str) -> Result<Url, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        flag,
+        value: raw.to_string(),
+        reason,
+    };
+    let url = Url::parse(raw.trim()).map_err(|e| invalid(e.to_string()))?;
+    check_transport(&url).map_err(invalid)?;
+    Ok(url)
+}
+
+/// https everywhere; plain http only to this machine.
+pub(crate) fn check_transport(url: &Url) -> Result<(), String> {
+    match (url.scheme(), url.host()) {
+        (_, None) => Err("the URL has no host".into()),
+        ("https", Some(_)) => Ok(()),
+        ("http", Some(host)) if is_loopback_host(&host) => Ok(()),
+        ("http", Some(_)) => {
+            Err("plain http is accepted only for loopback hosts; use https".into())
+        }
+        (other, _) => Err(format!("unsupported scheme `{other}`")),
+    }
+}
+
+/// Which loopback name the redirect URI uses; `localhost` listens on both stacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedirectHost {
+    Ipv4,
+    Ipv6,
+    Localhost,
+}
+
+impl RedirectHost {
+    /// The host as it appears in the redirect URI and the `Host` header.
+    pub fn as_uri_host(self) -> &'static str {
+        match self {
+            RedirectHost::Ipv4 => "127.0.0.1",
+            RedirectHost::Ipv6 => "[::1]",
+            RedirectHost::Localhost => "localhost",
+        }
+    }
+
+    /// The addresses to bind.
+    pub fn bind_addrs(self) -> Vec<IpAddr> {
+        let v4 = IpAddr::from([127, 0, 0, 1]);
+        let v6 = IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]);
+        match self {
+            RedirectHost::Ipv4 => vec![v4],
+            RedirectHost::Ipv6 => vec![v6],
+            RedirectHost::Localhost => vec![v4, v6],
+        }
+    }
+}
+
+/// Where the loopback listener listens and what redirect URI it stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedirectSpec {
+    pub host: RedirectHost,
+    /// Ports to try in turn; empty means one random port.
+    pub ports: Vec<u16>,
+    /// The callback path, `/callback` by default.
+    pub path: String,
+}
+
+impl Default for RedirectSpec {
+    fn default() -> Self {
+        RedirectSpec {
+            host: RedirectHost::Ipv4,
+            ports: Vec::new(),
+            path: "/callback".into(),
+        }
+    }
+}
+
+/// Parses `--redirect-uri`: http on a loopback host, port 0 meaning random.
+pub fn parse_redirect_uri(raw: &str) -> Result<RedirectSpec, ConfigError> {
+    let invalid = |reason: &str| ConfigError::Invalid {
+        flag: "--redirect-uri",
+        value: raw.to_string(),
+        reason: reason.to_string(),
+    };
+    let url = Url::parse(raw.trim()).map_err(|e| invalid(&e.to_string()))?;
+    if url.scheme() != "http" {
+        return Err(invalid(
+            "a loopback redirect URI uses http:// (RFC 8252 §7.3)",
+        ));
+    }
+    let host = match url.host() {
+        Some(url::Host::Ipv4(ip)) if ip == std::net::Ipv4Addr::LOCALHOST => RedirectHost::Ipv4,
+        Some(url::Host::Ipv6(ip)) if ip == std::net::Ipv6Addr::LOCALHOST => RedirectHost::Ipv6,
+        Some(url::Host::Domain(d)) if d.eq_ignore_ascii_case("localhost") => {
+            RedirectHost::Localhost
+        }
+        _ => return Err(invalid("the host must be 127.0.0.1, [::1] or localhost")),
+    };
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(
+            "the redirect URI may not carry a query or fragment",
+        ));
+    }
+    let port = url.port_or_known_default().unwrap_or(80);
+    Ok(RedirectSpec {
+        host,
+        ports: if port == 0 { Vec::new() } else { vec![port] },
+        path: url.path().to_string(),
+    })
+}
+
+/// How the authorization URL reaches a browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opener {
+    /// The system browser (`open`).
+    System,
+    /// A command; the URL is appended as its last argument.
+    Command(Vec<String>),
+    /// Nothing is opened: the URL is on stderr.
+    Nothing,
+    /// authcli fetches the URL itself and follows redirects (the demo without a browser).
+    InProcess,
+}
+
+/// Splits a browser command line into argv, shell-style.
+pub fn parse_browser_command(flag: &'static str, raw: &str) -> Result<Opener, ConfigError> {
+    let argv = shlex::split(raw)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ConfigError::Invalid {
+            flag,
+            value: raw.to_string(),
+            reason: "not a command line (check the quotes)".into(),
+        })?;
+    Ok(Opener::Command(argv))
+}
+
+/// Everything `authcli login` needs.
+#[derive(Debug, Clone)]
+pub struct LoginConfig {
+    pub provider: ProviderConfig,
+    pub redirect: RedirectSpec,
+    pub opener: Opener,
+    pub login_timeout: Duration,
+    pub store: bool,
+    pub output: OutputFormat,
+}
+
+impl LoginConfig {
+    /// Resolves `authcli login` options against the environment and the config file.
+    pub fn resolve(args: &LoginArgs) -> Result<Self, ConfigError> {
+        let profile_name = args.provider.profile.as_deref().unwrap_or("default");
+        let profile = load_profile(profile_name, args.provider.profile.is_some())?;
+        Self::resolve_with(args, &profile)
+    }
+
+    /// Like [`LoginConfig::resolve`] with an already loaded profile (tests, library users).
+    pub fn resolve_with(args: &LoginArgs, profile: &Profile) -> Result<Self, ConfigError> {
+        let provider = ProviderConfig::resolve(&args.provider, profile)?;
+        let redirect = if let Some(uri) = &args.redirect_uri {
+            parse_redirect_uri(uri)?
+        } else if !args.ports.is_empty() {
+            RedirectSpec {
+                ports: args.ports.clone(),
+                ..RedirectSpec::default()
+            }
+        } else if let Some(uri) = &profile.redirect_uri {
+            parse_redirect_uri(uri)?
+        } else {
+            RedirectSpec {
+                ports: profile.ports.clone().unwrap_or_default(),
+                ..RedirectSpec::default()
+            }
+        };
+        if redirect.ports.contains(&0) && redirect.ports.len() > 1 {
+            return Err(ConfigError::Invalid {
+                flag: "--port",
+                value: format!("{:?}", redirect.ports),
+                reason: "0 (random) cannot be combined with fixed ports".into(),
+            });
+        }
+        let opener = if args.no_browser {
+            Opener::Nothing
+        } else if let Some(cmd) = &args.browser_command {
+            parse_browser_command("--browser-command", cmd)?
+        } else if let Some(cmd) = &profile.browser_command {
+            parse_browser_command("browser_command", cmd)?
+        } else if let Some(cmd) = std::env::var("BROWSER")
+            .ok()
+            .filter(|b| !b.trim().is_empty())
+        {
+            parse_browser_command("BROWSER", &cmd)?
+        } else {
+            Opener::System
+        };
+        let login_timeout = args
+            .login_timeout
+            .or(profile.login_timeout)
+            .unwrap_or(DEFAULT_LOGIN_TIMEOUT_SECS);
+        Ok(LoginConfig {
+            provider,
+            redirect,
+            opener,
+            login_timeout: Duration::from_secs(login_timeout.max(1)),
+            store: !args.no_store,
+            output: args.output,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_host_becomes_https_with_trailing_slash() {
+        let url = parse_issuer("tenant.us.auth0.com").unwrap();
+        assert_eq!(url.as_str(), "https://tenant.us.auth0.com/");
+    }
+
+    #[test]
+    fn plain_http_only_for_loopback() {
+        assert!(parse_issuer("http://127.0.0.1:8080/").is_ok());
+        assert!(parse_issuer("http://localhost:8080").is_ok());
+        assert!(parse_issuer("http://[::1]:8080/").is_ok());
+        let err = parse_issuer("http://tenant.auth0.com").unwrap_err();
+        assert!(err.to_string().contains("loopback"), "{err}");
+        assert_eq!(err.exit_code(), ExitCode::Usage);
+    }
+
+    #[test]
+    fn flag_beats_profile() {
+        let args = ProviderArgs {
+            issuer: Some("flag.example.com".into()),
+            client_id: None,
+            ..Default::default()
+        };
+        let profile = Profile {
+            issuer: Some("profile.example.com".into()),
+            client_id: Some("from-profile".into()),
+            scope: Some(ScopeList::List(vec!["openid".into(), "read:x".into()])),
+            ..Default::default()
+        };
+        let cfg = ProviderConfig::resolve(&args, &profile).unwrap();
+        assert_eq!(cfg.issuer.as_str(), "https://flag.example.com/");
+        assert_eq!(cfg.client_id, "from-profile");
+        assert_eq!(cfg.scopes, vec!["openid", "read:x"]);
+    }
+
+    #[test]
+    fn scopes_are_split_and_deduplicated() {
+        let args = ProviderArgs {
+            issuer: Some("a.example".into()),
+            client_id: Some("c".into()),
+            scopes: vec!["openid email".into(), "email  read:x".into()],
+            ..Default::default()
+        };
+        let cfg = ProviderConfig::resolve(&args, &Profile::default()).unwrap();
+        assert_eq!(cfg.scope_string(), "openid email read:x");
+    }
+
+    #[test]
+    fn reserved_params_are_refused() {
+        assert!(parse_param("state=abc").is_err());
+        assert!(parse_param("novalue").is_err());
+        assert_eq!(
+            parse_param("connection=github").unwrap(),
+            ("connection".into(), "github".into())
+        );
+    }
+
+    #[test]
+    fn redirect_uri_rules() {
+        let spec = parse_redirect_uri("http://localhost:0/cb").unwrap();
+        assert_eq!(spec.host, RedirectHost::Localhost);
+        assert!(spec.ports.is_empty());
+        assert_eq!(spec.path, "/cb");
+        assert_eq!(
+            parse_redirect_uri("http://[::1]:8400/callback")
+                .unwrap()
+                .ports,
+            vec![8400]
+        );
+        assert!(parse_redirect_uri("https://127.0.0.1:8400/callback").is_err());
+        assert!(parse_redirect_uri("http://example.com:8400/callback").is_err());
+    }
+
+    #[test]
+    fn config_file_errors_name_the_file() {
+        let dir = std::env::temp_dir().join(format!("authcli-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.toml");
+        std::fs::write(&path, "[profiles.work]\nissuer = 3\n").unwrap();
+        let err = load_profile_from(&path, "work", true).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("config.toml") && msg.contains("issuer"),
+            "{msg}"
+        );
+        std::fs::write(&path, "[profiles.work]\nissuer = \"a.example\"\n").unwrap();
+        assert!(matches!(
+            load_profile_from(&path, "home", true),
+            Err(ConfigError::ProfileNotFound { .. })
+        ));
+        assert_eq!(
+            load_profile_from(&path, "work", true)
+                .unwrap()
+                .issuer
+                .as_deref(),
+            Some("a.example")
+        );
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -1,17 +1,471 @@
-//! (stub) http
+//! The HTTP client and the shapes of OAuth answers.
+//!
+//! One reqwest client per run: rustls with the operating system's verifier plus `--cacert`,
+//! environment proxies honoured, redirects never followed (a token request bounced to another
+//! host would carry the code or the client secret with it). An OAuth error is recognised by
+//! its JSON body whatever the status code (Auth0 answers 403 and 429), and no body is read past
+//! a fixed size. Secrets are redacted in `-vv` traces here, where requests are made.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use url::Url;
 
 use crate::error::ExitCode;
+use crate::output::{self, redact_body, redact_form, sanitize};
+use crate::secret::{AccessToken, ClientSecret, IdToken, RefreshToken};
 
-/// Errors of the http layer.
+/// Bodies larger than this are a provider fault, not something to buffer.
+const MAX_BODY: usize = 1024 * 1024;
+
+/// An OAuth 2.0 error response (RFC 6749 §5.2).
+#[derive(Debug, Clone, Deserialize)]
+pub struct OAuthError {
+    pub error: String,
+    #[serde(default)]
+    pub error_description: Option<String>,
+    #[serde(default)]
+    pub error_uri: Option<String>,
+}
+
+impl std::fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", sanitize(&self.error))?;
+        if let Some(d) = &self.error_description {
+            write!(f, ": {}", sanitize(d))?;
+        }
+        Ok(())
+    }
+}
+
+/// What to do about an OAuth error, in one line.
+fn oauth_hint(error: &str) -> &'static str {
+    match error {
+        "invalid_grant" => "the code or refresh token is invalid, expired or already used: run `authcli login` again",
+        "invalid_client" => "check the client id (and secret), and that the application exists at this issuer",
+        "unauthorized_client" => "enable this grant type for the application at the provider",
+        "access_denied" => "the user or a rule refused; check the audience and the application's permissions",
+        "invalid_scope" => "ask only for scopes the application and API allow (--scope)",
+        "invalid_request" => "the request was malformed; run with -vv to see what was sent",
+        "unsupported_grant_type" => "this provider does not support the grant",
+        "too_many_requests" | "slow_down" => "wait a moment and try again",
+        _ => "see the provider's description above",
+    }
+}
+
+/// Why an HTTP exchange gave no usable answer.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
-    #[error("http: not implemented yet")]
-    NotImplemented,
+    #[error("the provider refused the {what} ({url}): {error}\n  hint: {}", oauth_hint(&error.error))]
+    OAuth {
+        what: &'static str,
+        url: String,
+        status: u16,
+        error: OAuthError,
+    },
+    #[error("could not reach the {what} at {url}: {detail}\n  hint: check the issuer URL, your network and proxy (HTTPS_PROXY/NO_PROXY), and --cacert if TLS is inspected")]
+    Unreachable {
+        what: &'static str,
+        url: String,
+        detail: String,
+    },
+    #[error("the {what} at {url} did not answer within {secs} s\n  hint: raise --timeout or check the provider's status")]
+    Timeout {
+        what: &'static str,
+        url: String,
+        secs: u64,
+    },
+    #[error("the {what} at {url} answered HTTP {status} without an OAuth error: {snippet}\n  hint: check the URL (or the --*-url override) and the provider's status")]
+    Status {
+        what: &'static str,
+        url: String,
+        status: u16,
+        snippet: String,
+    },
+    #[error("the {what} at {url} redirected to {location}; authcli does not follow redirects here\n  hint: configure the final URL directly")]
+    Redirected {
+        what: &'static str,
+        url: String,
+        location: String,
+    },
+    #[error("the {what} at {url} sent an unusable answer: {detail}")]
+    Malformed {
+        what: &'static str,
+        url: String,
+        detail: String,
+    },
+    #[error("could not use the CA certificates in {}: {detail}", path.display())]
+    Cacert { path: PathBuf, detail: String },
+    #[error("could not set up the HTTP client: {0}")]
+    Setup(String),
 }
 
 impl HttpError {
-    /// Exit code of SPEC §7.
+    /// Exit code of SPEC §7: a refusal is 3, anything else means no usable answer (6).
     pub fn exit_code(&self) -> ExitCode {
-        ExitCode::Other
+        match self {
+            HttpError::OAuth { .. } => ExitCode::Refused,
+            HttpError::Cacert { .. } | HttpError::Setup(_) => ExitCode::Other,
+            _ => ExitCode::Unreachable,
+        }
+    }
+
+    /// The OAuth error code, when the provider sent one.
+    pub fn oauth_error(&self) -> Option<&str> {
+        match self {
+            HttpError::OAuth { error, .. } => Some(&error.error),
+            _ => None,
+        }
+    }
+}
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Debug, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: AccessToken,
+    pub token_type: String,
+    #[serde(default, deserialize_with = "expires_in")]
+    pub expires_in: Option<u64>,
+    #[serde(default)]
+    pub refresh_token: Option<RefreshToken>,
+    #[serde(default)]
+    pub id_token: Option<IdToken>,
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+/// `expires_in` as a number or a string of digits; anything else is malformed, never "forever".
+fn expires_in<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    use serde::de::Error;
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| D::Error::custom("expires_in is not a non-negative integer")),
+        Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s
+            .parse()
+            .map(Some)
+            .map_err(|_| D::Error::custom("expires_in is out of range")),
+        Some(_) => Err(D::Error::custom("expires_in is not a number")),
+    }
+}
+
+/// How the client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy)]
+pub enum ClientAuth<'a> {
+    /// A public client: `client_id` in the body only.
+    None,
+    /// `client_secret` in the body.
+    Post(&'a ClientSecret),
+    /// HTTP Basic with form-encoded id and secret (RFC 6749 §2.3.1).
+    Basic(&'a ClientSecret),
+}
+
+/// The one HTTP client of a run.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+    timeout: Duration,
+}
+
+impl HttpClient {
+    /// Builds the client: OS trust store plus `cacert`, proxies from the environment.
+    pub fn new(cacert: Option<&Path>, timeout: Duration) -> Result<Self, HttpError> {
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("authcli/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = cacert {
+            let pem = std::fs::read(path).map_err(|e| HttpError::Cacert {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            })?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| HttpError::Cacert {
+                    path: path.to_path_buf(),
+                    detail: e.to_string(),
+                })?;
+            if certs.is_empty() {
+                return Err(HttpError::Cacert {
+                    path: path.to_path_buf(),
+                    detail: "no PEM certificate found".into(),
+                });
+            }
+            builder = builder.tls_certs_merge(certs);
+        }
+        let inner = builder
+            .build()
+            .map_err(|e| HttpError::Setup(error_chain(&e)))?;
+        Ok(HttpClient { inner, timeout })
+    }
+
+    /// GETs a JSON document. `Ok(None)` when the URL does not exist (404/410), so discovery
+    /// can fall back.
+    pub async fn get_json(
+        &self,
+        what: &'static str,
+        url: &Url,
+    ) -> Result<Option<Value>, HttpError> {
+        output::trace(&format!("GET {url}"));
+        let request = self
+            .inner
+            .get(url.clone())
+            .header("accept", "application/json");
+        let (status, body) = self.send(what, url, request).await?;
+        if status == 404 || status == 410 {
+            return Ok(None);
+        }
+        let value = parse_json_body(what, url, status, &body)?;
+        Ok(Some(value))
+    }
+
+    /// GETs a JSON document with a bearer token (userinfo).
+    pub async fn get_json_bearer(
+        &self,
+        what: &'static str,
+        url: &Url,
+        token: &AccessToken,
+    ) -> Result<Value, HttpError> {
+        output::trace(&format!("GET {url} (Authorization: Bearer [redacted])"));
+        let request = self
+            .inner
+            .get(url.clone())
+            .header("accept", "application/json")
+            .bearer_auth(token.expose());
+        let (status, body) = self.send(what, url, request).await?;
+        parse_json_body(what, url, status, &body)
+    }
+
+    /// POSTs a form to a token-like endpoint and returns the JSON answer.
+    pub async fn post_form(
+        &self,
+        what: &'static str,
+        url: &Url,
+        form: &[(&str, &str)],
+        auth: ClientAuth<'_>,
+        client_id: &str,
+    ) -> Result<Value, HttpError> {
+        let mut fields: Vec<(&str, &str)> = form.to_vec();
+        let mut request = self
+            .inner
+            .post(url.clone())
+            .header("accept", "application/json");
+        match auth {
+            ClientAuth::None => fields.push(("client_id", client_id)),
+            ClientAuth::Post(secret) => {
+                fields.push(("client_id", client_id));
+                fields.push(("client_secret", secret.expose()));
+            }
+            ClientAuth::Basic(secret) => {
+                let enc = |s: &str| {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                };
+                request = request.basic_auth(enc(client_id), Some(enc(secret.expose())));
+            }
+        }
+        if output::tracing() {
+            output::trace(&format!("POST {url}"));
+            output::trace(&format!("  {}", redact_form(&fields)));
+        }
+        let request = request.form(&fields);
+        let (status, body) = self.send(what, url, request).await?;
+        parse_json_body(what, url, status, &body)
+    }
+
+    /// Exchanges a grant at the token endpoint.
+    pub async fn token_request(
+        &self,
+        url: &Url,
+        form: &[(&str, &str)],
+        auth: ClientAuth<'_>,
+        client_id: &str,
+    ) -> Result<TokenResponse, HttpError> {
+        let what = "token endpoint";
+        let value = self.post_form(what, url, form, auth, client_id).await?;
+        serde_json::from_value(value).map_err(|e| HttpError::Malformed {
+            what,
+            url: url.to_string(),
+            detail: format!("not a token response: {e}"),
+        })
+    }
+
+    async fn send(
+        &self,
+        what: &'static str,
+        url: &Url,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(u16, String), HttpError> {
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| self.transport(what, url, &e))?;
+        let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or("(no Location)")
+                .to_string();
+            output::trace(&format!("< {status} Location: {}", sanitize(&location)));
+            return Err(HttpError::Redirected {
+                what,
+                url: url.to_string(),
+                location: sanitize(&location),
+            });
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport(what, url, &e))?
+        {
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err(HttpError::Malformed {
+                    what,
+                    url: url.to_string(),
+                    detail: format!("the body is larger than {} KiB", MAX_BODY / 1024),
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let body = String::from_utf8_lossy(&body).into_owned();
+        if output::tracing() {
+            output::trace(&format!("< {status} {}", redact_body(&body)));
+        }
+        Ok((status, body))
+    }
+
+    fn transport(&self, what: &'static str, url: &Url, e: &reqwest::Error) -> HttpError {
+        if e.is_timeout() {
+            HttpError::Timeout {
+                what,
+                url: url.to_string(),
+                secs: self.timeout.as_secs(),
+            }
+        } else {
+            HttpError::Unreachable {
+                what,
+                url: url.to_string(),
+                detail: error_chain(e),
+            }
+        }
+    }
+}
+
+/// Turns a body into JSON: an OAuth error whatever the status; success only on 2xx.
+fn parse_json_body(
+    what: &'static str,
+    url: &Url,
+    status: u16,
+    body: &str,
+) -> Result<Value, HttpError> {
+    let parsed: Option<Value> = serde_json::from_str(body).ok();
+    if let Some(Value::Object(map)) = &parsed {
+        if map.get("error").is_some_and(Value::is_string) {
+            if let Ok(error) = serde_json::from_value::<OAuthError>(Value::Object(map.clone())) {
+                return Err(HttpError::OAuth {
+                    what,
+                    url: url.to_string(),
+                    status,
+                    error,
+                });
+            }
+        }
+    }
+    if !(200..300).contains(&status) {
+        let snippet: String = sanitize(body.trim()).chars().take(120).collect();
+        return Err(HttpError::Status {
+            what,
+            url: url.to_string(),
+            status,
+            snippet: if snippet.is_empty() {
+                "(empty body)".into()
+            } else {
+                snippet
+            },
+        });
+    }
+    match parsed {
+        Some(value @ Value::Object(_)) => Ok(value),
+        Some(_) => Err(HttpError::Malformed {
+            what,
+            url: url.to_string(),
+            detail: "the JSON body is not an object".into(),
+        }),
+        None => Err(HttpError::Malformed {
+            what,
+            url: url.to_string(),
+            detail: "the body is not JSON".into(),
+        }),
+    }
+}
+
+/// An error and its causes on one line (reqwest hides the interesting part in `source`).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        source = cause.source();
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url() -> Url {
+        Url::parse("https://idp.example/oauth/token").unwrap()
+    }
+
+    #[test]
+    fn oauth_error_recognised_whatever_the_status() {
+        for status in [200, 400, 403, 429] {
+            let err = parse_json_body(
+                "token endpoint",
+                &url(),
+                status,
+                r#"{"error":"invalid_grant","error_description":"Invalid authorization code"}"#,
+            )
+            .unwrap_err();
+            assert_eq!(err.exit_code(), ExitCode::Refused);
+            assert!(err.to_string().contains("Invalid authorization code"));
+        }
+    }
+
+    #[test]
+    fn html_error_page_is_no_usable_answer() {
+        let err =
+            parse_json_body("token endpoint", &url(), 502, "<html>Bad Gateway</html>").unwrap_err();
+        assert_eq!(err.exit_code(), ExitCode::Unreachable);
+        let err = parse_json_body("token endpoint", &url(), 200, "<html>").unwrap_err();
+        assert!(matches!(err, HttpError::Malformed { .. }));
+    }
+
+    #[test]
+    fn expires_in_accepts_digits_only() {
+        let ok: TokenResponse = serde_json::from_str(
+            r#"{"access_token":"a","token_type":"Bearer","expires_in":"3600"}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.expires_in, Some(3600));
+        for bad in [r#""1h""#, "-5", "1.5", "true"] {
+            let body =
+                format!(r#"{{"access_token":"a","token_type":"Bearer","expires_in":{bad}}}"#);
+            assert!(
+                serde_json::from_str::<TokenResponse>(&body).is_err(),
+                "{bad}"
+            );
+        }
     }
 }

@@ -1,17 +1,531 @@
-//! (stub) loopback
+//! The one-shot loopback listener that catches the authorization response (RFC 8252 §7.3).
+//!
+//! It is bound before the authorization URL is built, so the redirect URI names a port that is
+//! really ours. It answers only `GET` on the callback path (and the short `/login` start URL)
+//! with the exact `Host` it was bound for; everything else is a 4xx that does not end the wait.
+//! A callback whose `state` does not match is refused and the wait goes on, so a stray or
+//! hostile local request can neither complete nor abort a login. Headers, URI length,
+//! connection count and connection time are bounded. The pages it serves reflect nothing
+//! unescaped. It never logs the code or the state.
 
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, CACHE_CONTROL, CONNECTION, CONTENT_TYPE, HOST, LOCATION};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinSet;
+use url::Url;
+
+use crate::config::{RedirectHost, RedirectSpec};
 use crate::error::ExitCode;
+use crate::output::{self, sanitize};
+use crate::secret::{constant_time_eq, AuthorizationCode, State};
 
-/// Errors of the loopback layer.
+/// The short start URL's path: it redirects to the authorization URL.
+pub const START_PATH: &str = "/login";
+/// Longest request URI accepted; a callback is far shorter.
+const MAX_URI: usize = 4096;
+/// Header buffer per connection (hyper answers 431 beyond it).
+const MAX_HEADERS: usize = 16 * 1024;
+/// Connections served at once; more are dropped at accept.
+const MAX_CONNECTIONS: usize = 16;
+/// Time to send the request headers (slowloris bound).
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Total life of one connection.
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
+/// After the callback, time left for the browser to receive its page.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Why the listener could not deliver an authorization code.
 #[derive(Debug, thiserror::Error)]
 pub enum LoopbackError {
-    #[error("loopback: not implemented yet")]
-    NotImplemented,
+    #[error("all loopback ports are busy: {ports}\n  hint: close the program using them, or register another port with the provider and pass it with --port")]
+    PortsBusy { ports: String },
+    #[error("could not listen on {addr}: {source}\n  hint: pick another port with --port or --redirect-uri")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the provider refused the sign-in: {error}{}\n  hint: {}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default(), refusal_hint(error))]
+    Refused {
+        error: String,
+        description: Option<String>,
+    },
+    #[error("the authorization response names issuer `{found}`, not `{expected}` (RFC 9207 mix-up defence): nothing was exchanged")]
+    IssuerMismatch { expected: String, found: String },
+    #[error("the loopback listener failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn refusal_hint(error: &str) -> &'static str {
+    match error {
+        "access_denied" => "the sign-in or consent was declined; run the command again to retry",
+        "unauthorized_client" => "the callback URL may not be registered: add the printed redirect URI to the application's Allowed Callback URLs",
+        "login_required" | "consent_required" | "interaction_required" => "sign in interactively (drop prompt=none)",
+        _ => "check the application's settings at the provider",
+    }
 }
 
 impl LoopbackError {
     /// Exit code of SPEC §7.
     pub fn exit_code(&self) -> ExitCode {
-        ExitCode::Other
+        match self {
+            LoopbackError::Refused { .. } | LoopbackError::IssuerMismatch { .. } => {
+                ExitCode::Refused
+            }
+            _ => ExitCode::Other,
+        }
+    }
+}
+
+/// What a valid callback carried.
+#[derive(Debug)]
+pub struct Callback {
+    pub code: AuthorizationCode,
+    /// RFC 9207 `iss`, when the provider sent one (already checked).
+    pub iss: Option<String>,
+}
+
+/// What the callback must match.
+#[derive(Debug, Clone)]
+pub struct Expectation {
+    pub state: State,
+    /// The issuer an `iss` parameter must equal.
+    pub issuer: String,
+    /// The provider advertises RFC 9207, so `iss` must be present.
+    pub iss_required: bool,
+}
+
+/// A listener bound on loopback, not yet serving.
+#[derive(Debug)]
+pub struct LoopbackListener {
+    sockets: Vec<std::net::TcpListener>,
+    port: u16,
+    host: RedirectHost,
+    path: String,
+}
+
+impl LoopbackListener {
+    /// Binds the first free port of `spec` (or a random one) on every address of its host.
+    pub fn bind(spec: &RedirectSpec) -> Result<Self, LoopbackError> {
+        let candidates: Vec<u16> = if spec.ports.is_empty() {
+            vec![0]
+        } else {
+            spec.ports.clone()
+        };
+        for &port in &candidates {
+            // A random port on `localhost` must be free on both stacks: retry a few times.
+            let attempts = if port == 0 { 5 } else { 1 };
+            for _ in 0..attempts {
+                match bind_all(spec.host.bind_addrs(), port)? {
+                    Some((sockets, port)) => {
+                        return Ok(LoopbackListener {
+                            sockets,
+                            port,
+                            host: spec.host,
+                            path: spec.path.clone(),
+                        })
+                    }
+                    None => continue,
+                }
+            }
+            output::step(&format!("loopback port {port} is busy"));
+        }
+        Err(LoopbackError::PortsBusy {
+            ports: candidates
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    fn authority(&self) -> String {
+        format!("{}:{}", self.host.as_uri_host(), self.port)
+    }
+
+    /// The redirect URI for this listener, e.g. `http://127.0.0.1:53123/callback`.
+    pub fn redirect_uri(&self) -> Url {
+        let mut url = self.start_url();
+        url.set_path(&self.path);
+        url
+    }
+
+    /// The short URL handed to the browser; it redirects to the authorization URL.
+    pub fn start_url(&self) -> Url {
+        let raw = format!("http://{}{START_PATH}", self.authority());
+        #[allow(clippy::expect_used)]
+        Url::parse(&raw).expect("loopback start URL is always valid")
+    }
+
+    /// Serves until the first valid callback (or a provider error carried by one).
+    ///
+    /// Dropping the returned future closes the listener and every open connection.
+    pub async fn serve(
+        self,
+        expect: Expectation,
+        authorize_url: Url,
+    ) -> Result<Callback, LoopbackError> {
+        let (outcome_tx, mut outcome_rx) = mpsc::channel::<Outcome>(16);
+        let handler = Arc::new(Handler {
+            expect,
+            authority: self.authority(),
+            path: self.path.clone(),
+            authorize_url: authorize_url.to_string(),
+            outcome: outcome_tx,
+        });
+
+        let (stream_tx, mut stream_rx) = mpsc::channel(MAX_CONNECTIONS);
+        let mut acceptors = JoinSet::new();
+        for socket in self.sockets {
+            socket.set_nonblocking(true)?;
+            let listener = TcpListener::from_std(socket)?;
+            let tx = stream_tx.clone();
+            acceptors.spawn(async move {
+                loop {
+                    match listener.accept().await {
+                        Ok((stream, _)) => {
+                            if tx.send(stream).await.is_err() {
+                                return;
+                            }
+                        }
+                        // Out of file descriptors and the like: back off, keep listening.
+                        Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                    }
+                }
+            });
+        }
+        drop(stream_tx);
+
+        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let mut connections = JoinSet::new();
+        let result = loop {
+            tokio::select! {
+                Some(stream) = stream_rx.recv() => {
+                    let Ok(permit) = slots.clone().try_acquire_owned() else {
+                        drop(stream);
+                        continue;
+                    };
+                    let handler = handler.clone();
+                    connections.spawn(async move {
+                        let _permit = permit;
+                        let service = hyper::service::service_fn(move |req| {
+                            let handler = handler.clone();
+                            async move { Ok::<_, Infallible>(handler.handle(&req).await) }
+                        });
+                        let conn = hyper::server::conn::http1::Builder::new()
+                            .timer(TokioTimer::new())
+                            .header_read_timeout(HEADER_TIMEOUT)
+                            .max_buf_size(MAX_HEADERS)
+                            .keep_alive(false)
+                            .serve_connection(TokioIo::new(stream), service);
+                        let _ = tokio::time::timeout(CONNECTION_TIMEOUT, conn).await;
+                    });
+                }
+                Some(outcome) = outcome_rx.recv() => match outcome {
+                    Outcome::Warning(w) => output::warn(&w),
+                    Outcome::Done(result) => break result,
+                },
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            }
+        };
+        acceptors.abort_all();
+        // Let the browser receive its page before the process moves on or exits.
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
+            while connections.join_next().await.is_some() {}
+        })
+        .await;
+        result
+    }
+}
+
+/// Binds `port` on every address; `Ok(None)` when it is in use on one of them.
+fn bind_all(
+    addrs: Vec<IpAddr>,
+    port: u16,
+) -> Result<Option<(Vec<std::net::TcpListener>, u16)>, LoopbackError> {
+    let mut sockets = Vec::new();
+    let mut port = port;
+    for (i, ip) in addrs.iter().enumerate() {
+        let addr = SocketAddr::new(*ip, port);
+        match std::net::TcpListener::bind(addr) {
+            Ok(socket) => {
+                port = socket.local_addr()?.port();
+                sockets.push(socket);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => return Ok(None),
+            // No IPv6 on this machine: `localhost` still works over IPv4.
+            Err(e) if i > 0 && ip.is_ipv6() => {
+                output::step(&format!("not listening on {addr}: {e}"));
+            }
+            Err(source) => return Err(LoopbackError::Bind { addr, source }),
+        }
+    }
+    Ok(Some((sockets, port)))
+}
+
+enum Outcome {
+    Warning(String),
+    Done(Result<Callback, LoopbackError>),
+}
+
+struct Handler {
+    expect: Expectation,
+    authority: String,
+    path: String,
+    authorize_url: String,
+    outcome: mpsc::Sender<Outcome>,
+}
+
+impl Handler {
+    async fn handle(&self, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+        let host_ok = req
+            .headers()
+            .get(HOST)
+            .and_then(|h| h.to_str().ok())
+            .is_some_and(|h| h.eq_ignore_ascii_case(&self.authority));
+        if !host_ok {
+            return page(StatusCode::MISDIRECTED_REQUEST, Page::NotHere);
+        }
+        if req.uri().to_string().len() > MAX_URI {
+            return page(StatusCode::URI_TOO_LONG, Page::NotHere);
+        }
+        let path = req.uri().path();
+        if path != self.path && path != START_PATH {
+            return page(StatusCode::NOT_FOUND, Page::NotHere);
+        }
+        if req.method() != Method::GET {
+            let mut resp = page(StatusCode::METHOD_NOT_ALLOWED, Page::NotHere);
+            resp.headers_mut()
+                .insert("allow", HeaderValue::from_static("GET"));
+            return resp;
+        }
+        if path == START_PATH && path != self.path {
+            return redirect(&self.authorize_url);
+        }
+        self.callback(req.uri().query().unwrap_or("")).await
+    }
+
+    async fn callback(&self, query: &str) -> Response<Full<Bytes>> {
+        let mut params = CallbackParams::default();
+        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            let slot = match key.as_ref() {
+                "code" => &mut params.code,
+                "state" => &mut params.state,
+                "error" => &mut params.error,
+                "error_description" => &mut params.error_description,
+                "iss" => &mut params.iss,
+                _ => continue,
+            };
+            if slot.is_some() {
+                // A repeated parameter is ambiguous: refuse it rather than guess.
+                self.warn("ignored a callback with a repeated parameter; still waiting")
+                    .await;
+                return page(StatusCode::BAD_REQUEST, Page::Stray);
+            }
+            *slot = Some(value.into_owned());
+        }
+        let state_ok = params
+            .state
+            .as_deref()
+            .is_some_and(|s| constant_time_eq(s, self.expect.state.expose()));
+        if !state_ok {
+            self.warn("ignored a request to the callback with a wrong or missing state (not from this login); still waiting")
+                .await;
+            return page(StatusCode::BAD_REQUEST, Page::Stray);
+        }
+        match (&params.iss, self.expect.iss_required) {
+            (Some(iss), _) if iss != &self.expect.issuer => {
+                let err = LoopbackError::IssuerMismatch {
+                    expected: self.expect.issuer.clone(),
+                    found: sanitize(iss),
+                };
+                self.done(Err(err)).await;
+                return page(
+                    StatusCode::BAD_REQUEST,
+                    Page::Failed("issuer mismatch".into()),
+                );
+            }
+            (None, true) => {
+                let err = LoopbackError::IssuerMismatch {
+                    expected: self.expect.issuer.clone(),
+                    found: "(none: the provider advertises RFC 9207 but sent no iss)".into(),
+                };
+                self.done(Err(err)).await;
+                return page(
+                    StatusCode::BAD_REQUEST,
+                    Page::Failed("issuer missing".into()),
+                );
+            }
+            _ => {}
+        }
+        if let Some(error) = params.error {
+            let error = sanitize(&error);
+            let description = params.error_description.map(|d| sanitize(&d));
+            let shown = match &description {
+                Some(d) => format!("{error}: {d}"),
+                None => error.clone(),
+            };
+            self.done(Err(LoopbackError::Refused { error, description }))
+                .await;
+            return page(StatusCode::OK, Page::Failed(shown));
+        }
+        match params.code.filter(|c| !c.is_empty()) {
+            Some(code) => {
+                self.done(Ok(Callback {
+                    code: AuthorizationCode::new(code),
+                    iss: params.iss,
+                }))
+                .await;
+                page(StatusCode::OK, Page::Success)
+            }
+            None => {
+                self.warn("ignored a callback with neither a code nor an error; still waiting")
+                    .await;
+                page(StatusCode::BAD_REQUEST, Page::Stray)
+            }
+        }
+    }
+
+    async fn warn(&self, msg: &str) {
+        let _ = self.outcome.send(Outcome::Warning(msg.to_string())).await;
+    }
+
+    async fn done(&self, result: Result<Callback, LoopbackError>) {
+        let _ = self.outcome.send(Outcome::Done(result)).await;
+    }
+}
+
+#[derive(Default)]
+struct CallbackParams {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+    iss: Option<String>,
+}
+
+enum Page {
+    Success,
+    Failed(String),
+    Stray,
+    NotHere,
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(status: StatusCode, kind: Page) -> Response<Full<Bytes>> {
+    let (title, body) = match kind {
+        Page::Success => (
+            "Signed in",
+            "<h1>You are signed in</h1><p>authcli has your sign-in. You can close this tab and return to the terminal.</p>".to_string(),
+        ),
+        Page::Failed(detail) => (
+            "Sign-in failed",
+            format!(
+                "<h1>Sign-in failed</h1><p>The provider answered: <code>{}</code></p><p>Return to the terminal for what to do next.</p>",
+                html_escape(&detail)
+            ),
+        ),
+        Page::Stray => (
+            "Not for this login",
+            "<h1>This response does not belong to the waiting login</h1><p>authcli ignored it and is still waiting. Finish the sign-in from the link the terminal printed.</p>".to_string(),
+        ),
+        Page::NotHere => ("Not found", "<h1>Nothing here</h1>".to_string()),
+    };
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{title} · authcli</title><style>body{{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1b1b1b}}h1{{font-size:1.4rem}}code{{background:#f2f2f2;padding:.1rem .3rem}}</style></head><body><main>{body}</main></body></html>"
+    );
+    let mut resp = Response::new(Full::new(Bytes::from(html)));
+    *resp.status_mut() = status;
+    let headers = resp.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        ),
+    );
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    resp
+}
+
+fn redirect(location: &str) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::new()));
+    *resp.status_mut() = StatusCode::FOUND;
+    if let Ok(value) = HeaderValue::from_str(location) {
+        resp.headers_mut().insert(LOCATION, value);
+    }
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_escape_covers_markup_and_quotes() {
+        assert_eq!(
+            html_escape(r#"<script>alert("x")</script>&'"#),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#x27;"
+        );
+    }
+
+    #[test]
+    fn busy_fixed_port_falls_back_to_next() {
+        let blocker = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let busy = blocker.local_addr().unwrap().port();
+        let spec = RedirectSpec {
+            ports: vec![busy, 0],
+            ..RedirectSpec::default()
+        };
+        let listener = LoopbackListener::bind(&spec).unwrap();
+        assert_ne!(listener.port(), busy);
+        let only_busy = RedirectSpec {
+            ports: vec![busy],
+            ..RedirectSpec::default()
+        };
+        let err = LoopbackListener::bind(&only_busy).unwrap_err();
+        assert!(err.to_string().contains(&busy.to_string()), "{err}");
+        assert_eq!(err.exit_code(), ExitCode::Other);
     }
 }

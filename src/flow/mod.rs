@@ -1,17 +1,68 @@
-//! (stub) grants
+//! Grants: each file obtains tokens one way and returns a [`TokenSet`].
+//!
+//! `auth_code` is the browser login (PKCE over a loopback redirect). The flows never print
+//! tokens and never store them: the caller decides (output, session store).
+
+pub mod auth_code;
+
+use serde_json::Value;
 
 use crate::error::ExitCode;
+use crate::http::TokenResponse;
+use crate::secret::{AccessToken, IdToken, RefreshToken};
 
-/// Errors of a grant.
+/// Why a grant did not complete (beyond HTTP, JWT and listener errors).
 #[derive(Debug, thiserror::Error)]
 pub enum FlowError {
-    #[error("flow: not implemented yet")]
-    NotImplemented,
+    #[error("no sign-in arrived within {secs} s\n  hint: finish the sign-in in the browser sooner, raise --login-timeout, or use --no-browser and open the printed URL yourself")]
+    Timeout { secs: u64 },
+    #[error("interrupted: the login was cancelled and the listener closed")]
+    Interrupted,
+    #[error("the provider returned an id_token but publishes no JWKS to verify it\n  hint: pass --jwks-url")]
+    NoJwks,
+    #[error("the pasted text is not usable: {0}")]
+    Paste(String),
 }
 
 impl FlowError {
     /// Exit code of SPEC §7.
     pub fn exit_code(&self) -> ExitCode {
-        ExitCode::Other
+        match self {
+            FlowError::Timeout { .. } => ExitCode::Timeout,
+            FlowError::Interrupted => ExitCode::Interrupted,
+            FlowError::NoJwks => ExitCode::Other,
+            FlowError::Paste(_) => ExitCode::Refused,
+        }
+    }
+}
+
+/// Tokens obtained by a grant, with absolute expiry.
+#[derive(Debug, Clone)]
+pub struct TokenSet {
+    pub access_token: AccessToken,
+    pub token_type: String,
+    pub expires_in: Option<u64>,
+    /// Unix seconds; `None` when the provider gave no lifetime.
+    pub expires_at: Option<u64>,
+    pub scope: Option<String>,
+    pub id_token: Option<IdToken>,
+    pub refresh_token: Option<RefreshToken>,
+    /// Verified id_token claims, when there was one.
+    pub id_claims: Option<Value>,
+}
+
+impl TokenSet {
+    /// Builds a token set from a token response received at `now` (unix seconds).
+    pub fn from_response(resp: TokenResponse, now: u64, id_claims: Option<Value>) -> Self {
+        TokenSet {
+            expires_at: resp.expires_in.map(|s| now.saturating_add(s)),
+            access_token: resp.access_token,
+            token_type: resp.token_type,
+            expires_in: resp.expires_in,
+            scope: resp.scope,
+            id_token: resp.id_token,
+            refresh_token: resp.refresh_token,
+            id_claims,
+        }
     }
 }

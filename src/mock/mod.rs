@@ -34,3 +34,24 @@ pub struct MockTenantArgs {
 pub fn run(_args: MockTenantArgs) -> Result<(), MockError> {
     Ok(())
 }
+
+/// (stub until the mock module lands) Options of an in-process mock tenant.
+#[derive(Debug, Default)]
+pub struct MockOptions {
+    _private: (),
+}
+
+/// (stub until the mock module lands) A running mock tenant.
+#[derive(Debug)]
+pub struct MockTenant;
+
+impl MockTenant {
+    /// Starts the mock tenant.
+    pub fn start(_opts: MockOptions) -> Result<MockTenant, MockError> {
+        Ok(MockTenant)
+    }
+    /// The issuer URL.
+    pub fn issuer(&self) -> String {
+        "http://127.0.0.1:1/".into()
+    }
+}
