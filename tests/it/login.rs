@@ -1,0 +1,430 @@
+//! `authcli login` (SPEC §4, §5, §7): what a user observes, end to end.
+
+use serde_json::{json, Value};
+
+use crate::support::{
+    authcli, browse, browse_plain, query_param, raw_request, Running, TempDir, Tenant,
+};
+
+const AUDIENCE: &str = "https://api.example.test";
+
+fn login(tenant: &Tenant, home: &TempDir, extra: &[&str]) -> Running {
+    let mut cmd = authcli(home.path());
+    cmd.args([
+        "login",
+        "--issuer",
+        &tenant.issuer,
+        "--client-id",
+        "authcli-test",
+    ])
+    .args([
+        "--audience",
+        AUDIENCE,
+        "--no-browser",
+        "--login-timeout",
+        "30",
+    ])
+    .args(extra);
+    Running::spawn(cmd)
+}
+
+fn authority(start_url: &str) -> String {
+    start_url
+        .trim_start_matches("http://")
+        .trim_end_matches("/login")
+        .to_string()
+}
+
+#[test]
+fn full_login_prints_verified_tokens_as_json() {
+    let tenant = Tenant::start();
+    let home = TempDir::new("login");
+    let mut run = login(&tenant, &home, &[]);
+    let start = run.start_url();
+    let hops = browse_plain(&start);
+    let last = hops.last().unwrap();
+    assert_eq!(last.status, 200, "{hops:#?}");
+    assert!(last.body.contains("You are signed in"));
+
+    let out = run.finish();
+    assert_eq!(out.code, Some(0), "stderr:\n{}", out.stderr);
+    let tokens: Value = serde_json::from_str(&out.stdout).expect("stdout is one JSON object");
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert!(tokens["access_token"].as_str().unwrap().split('.').count() == 3);
+    assert!(tokens["id_token"].as_str().is_some());
+    assert!(tokens["refresh_token"].as_str().is_some());
+    assert!(tokens["expires_in"].as_u64().unwrap() > 0);
+    assert!(tokens["expires_at"].as_str().unwrap().ends_with('Z'));
+
+    // The exchange sent the verifier, the identical redirect URI and the audience.
+    let authorize = hops.iter().find(|h| h.url.contains("/authorize")).unwrap();
+    let redirect_uri = query_param(&authorize.url, "redirect_uri").unwrap();
+    assert_eq!(
+        query_param(&authorize.url, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
+    assert_eq!(
+        query_param(&authorize.url, "audience").as_deref(),
+        Some(AUDIENCE)
+    );
+    assert!(query_param(&authorize.url, "nonce").is_some());
+    let token_calls = tenant.requests_to("/oauth/token");
+    assert_eq!(token_calls.len(), 1, "{token_calls:#?}");
+    let params = &token_calls[0]["params"];
+    assert_eq!(params["grant_type"], "authorization_code");
+    assert_eq!(params["redirect_uri"], redirect_uri.as_str());
+    assert_eq!(params["audience"], AUDIENCE);
+    assert_eq!(params["client_id"], "authcli-test");
+    assert!(
+        params.get("code_verifier").is_some(),
+        "no code_verifier sent"
+    );
+}
+
+#[test]
+fn output_token_prints_exactly_one_line() {
+    let tenant = Tenant::start();
+    let home = TempDir::new("login-token");
+    let mut run = login(&tenant, &home, &["-o", "token"]);
+    browse_plain(&run.start_url());
+    let out = run.finish();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.stdout.lines().count(), 1);
+    assert!(out.stdout.ends_with('\n'));
+    assert_eq!(out.stdout.trim().split('.').count(), 3);
+}
+
+#[test]
+fn output_header_and_env_formats() {
+    let tenant = Tenant::start();
+    let home = TempDir::new("login-formats");
+    let mut run = login(&tenant, &home, &["-o", "header"]);
+    browse_plain(&run.start_url());
+    let out = run.finish();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with("Authorization: Bearer ey"),
+        "{}",
+        out.stdout
+    );
+
+    let mut run = login(&tenant, &home, &["-o", "env"]);
+    browse_plain(&run.start_url());
+    let out = run.finish();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout.contains("export AUTHCLI_ACCESS_TOKEN='ey"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("export AUTHCLI_ID_TOKEN='"));
+}
+
+#[test]
+fn wrong_state_is_rejected_and_login_continues() {
+    let tenant = Tenant::start();
+    let home = TempDir::new("login-state");
+    let mut run = login(&tenant, &home, &[]);
+    let start = run.start_url();
+    let mut stray_status = None;
+    let hops = browse(&start, |callback| {
+        // A stray request with another state arrives first: 400, and the wait goes on.
+        let forged = callback.replace("state=", "state=forged");
+        let resp = reqwest::blocking::get(&forged).unwrap();
+        stray_status = Some(resp.status().as_u16());
+        callback.to_string()
+    });
+    assert_eq!(stray_status, Some(400));
+    assert_eq!(hops.last().unwrap().status, 200);
+    let out = run.finish();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("wrong or missing state"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.contains("access_token"));
+}
+
+#[test]
+fn error_callback_with_right_state_exits_3_with_description() {
+    let tenant = Tenant::start();
+    tenant.fault(json!({"endpoint": "authorize", "fault": "deny"}));
+    let home = TempDir::new("login-deny");
+    let mut run = login(&tenant, &home, &[]);
+    let hops = browse_plain(&run.start_url());
+    assert!(hops.last().unwrap().body.contains("Sign-in failed"));
+    let out = run.finish();
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert!(out.stderr.contains("access_denied"), "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "stdout: {}", out.stdout);
+}
+
+#[test]
+fn callback_page_escapes_reflected_input() {
+    let tenant = Tenant::start();
+    let home = TempDir::new("login-xss");
+    let mut run = login(&tenant, &home, &[]);
+    let hops = browse(&run.start_url(), |callback| {
+        let state = query_param(callback, "state").unwrap();
+        let base = callback.split('?').next().unwrap();
+        format!(
+            "{base}?state={state}&error=%3Cscript%3Ealert(1)%3C%2Fscript%3E&error_description=%3Cimg%20src%3Dx%20onerror%3Dalert(2)%3E%22%27"
+        )
+    });
+    let page = &hops.last().unwrap().body;
+    assert!(!page.contains("<script>alert"), "{page}");
+    assert!(!page.contains("<img"), "{page}");
+    assert!(page.contains("&lt;script&gt;"), "{page}");
+    let out = run.finish();
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    // Control characters and markup from the provider reach stderr only as plain text.
+    assert!(!out.stderr.contains('\u{1b}'));
+}
+
+#[test]
+fn hostile_requests_get_4xx_and_login_continues() {
+    let tenant = Tenant::start();
+    let home = TempDir::new("login-hostile");
+    let mut run = login(&tenant, &home, &[]);
+    let start = run.start_url();
+    let auth = authority(&start);
+    let get = |path: &str, host: &str| {
+        raw_request(
+            &auth,
+            &format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+        )
+    };
+    assert_eq!(get("/favicon.ico", &auth), 404);
+    assert_eq!(get("/callback?code=x&state=y", "evil.example"), 421);
+    assert_eq!(get("/callback?code=x&state=y", &auth), 400);
+    assert_eq!(
+        raw_request(&auth, &format!("POST /callback HTTP/1.1\r\nHost: {auth}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")),
+        405
+    );
+    assert_eq!(
+        raw_request(
+            &auth,
+            &format!("OPTIONS /callback HTTP/1.1\r\nHost: {auth}\r\nConnection: close\r\n\r\n")
+        ),
+        405
+    );
+    let huge = format!("/callback?state={}", "a".repeat(64 * 1024));
+    let status = get(&huge, &auth);
+    assert!((400..500).contains(&status), "oversize query got {status}");
+    let garbage = raw_request(&auth, "\x16\x03\x01 not http at all\r\n\r\n");
+    assert!(
+        garbage == 0 || (400..500).contains(&garbage),
+        "garbage got {garbage}"
+    );
+
+    // None of that ended the wait: the real sign-in still completes.
+    let hops = browse_plain(&start);
+    assert_eq!(hops.last().unwrap().status, 200);
+    let out = run.finish();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+}
+
+#[test]
+fn busy_fixed_port_is_a_clear_error() {
+    let tenant = Tenant::start();
+    let home = TempDir::new("login-busy");
+    let blocker = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = blocker.local_addr().unwrap().port().to_string();
+    let out = login(&tenant, &home, &["--port", &port]).finish();
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("busy") && out.stderr.contains(&port),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn port_list_falls_back_to_the_next_free_port() {
+    let tenant = Tenant::start();
+    let home = TempDir::new("login-ports");
+    let blocker = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = blocker.local_addr().unwrap().port();
+    let free = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let ports = format!("{busy},{free}");
+    let mut run = login(&tenant, &home, &["--port", &ports]);
+    let start = run.start_url();
+    assert_eq!(start, format!("http://127.0.0.1:{free}/login"));
+    browse_plain(&start);
+    let out = run.finish();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let authorize = tenant.requests_to("/authorize");
+    assert_eq!(
+        authorize[0]["query"]["redirect_uri"],
+        format!("http://127.0.0.1:{free}/callback")
+    );
+}
+
+#[test]
+fn no_callback_times_out_with_exit_5() {
+    let tenant = Tenant::start();
+    let home = TempDir::new("login-timeout");
+    let out = login(&tenant, &home, &["--login-timeout", "1"]).finish();
+    assert_eq!(out.code, Some(5), "{}", out.stderr);
+    assert!(out.stderr.contains("--login-timeout"), "{}", out.stderr);
+}
+
+#[test]
+fn discovery_issuer_mismatch_exits_3() {
+    let tenant = Tenant::start();
+    tenant.fault(json!({"endpoint": "discovery", "fault": "wrong_issuer", "every": true}));
+    let home = TempDir::new("login-mixup");
+    let out = login(&tenant, &home, &[]).finish();
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert!(out.stderr.contains("issuer mismatch"), "{}", out.stderr);
+    assert!(tenant.requests_to("/authorize").is_empty());
+}
+
+#[test]
+fn id_token_with_wrong_nonce_exits_3_and_prints_nothing() {
+    let tenant = Tenant::start();
+    tenant.fault(json!({"endpoint": "token", "fault": "token_wrong_nonce"}));
+    let home = TempDir::new("login-nonce");
+    let mut run = login(&tenant, &home, &[]);
+    browse_plain(&run.start_url());
+    let out = run.finish();
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert!(out.stderr.contains("nonce"), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn token_endpoint_invalid_grant_exits_3_with_description() {
+    let tenant = Tenant::start();
+    tenant.fault(
+        json!({"endpoint": "token", "fault": "oauth_error", "status": 403,
+        "error": "invalid_grant", "error_description": "Invalid authorization code"}),
+    );
+    let home = TempDir::new("login-grant");
+    let mut run = login(&tenant, &home, &[]);
+    browse_plain(&run.start_url());
+    let out = run.finish();
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("invalid_grant: Invalid authorization code"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn html_bad_gateway_from_token_endpoint_exits_6() {
+    let tenant = Tenant::start();
+    tenant.fault(json!({"endpoint": "token", "fault": "html", "status": 502}));
+    let home = TempDir::new("login-502");
+    let mut run = login(&tenant, &home, &[]);
+    browse_plain(&run.start_url());
+    let out = run.finish();
+    assert_eq!(out.code, Some(6), "{}", out.stderr);
+    assert!(out.stderr.contains("502"), "{}", out.stderr);
+}
+
+#[test]
+fn unreachable_provider_exits_6() {
+    let home = TempDir::new("login-refused");
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut cmd = authcli(home.path());
+    cmd.args([
+        "login",
+        "--issuer",
+        &format!("http://127.0.0.1:{closed}/"),
+        "--client-id",
+        "x",
+        "--no-browser",
+    ]);
+    let out = Running::spawn(cmd).finish();
+    assert_eq!(out.code, Some(6), "{}", out.stderr);
+    assert!(out.stderr.contains("could not reach"), "{}", out.stderr);
+}
+
+#[test]
+fn missing_client_id_is_a_usage_error() {
+    let home = TempDir::new("login-usage");
+    let mut cmd = authcli(home.path());
+    cmd.args(["login", "--issuer", "tenant.example.com"]);
+    let out = Running::spawn(cmd).finish();
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--client-id") && out.stderr.contains("AUTHCLI_CLIENT_ID"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn trace_output_never_shows_secrets() {
+    let tenant = Tenant::start();
+    let home = TempDir::new("login-vv");
+    let mut run = login(&tenant, &home, &["-vv"]);
+    let hops = browse_plain(&run.start_url());
+    let callback = hops.iter().find(|h| h.url.contains("/callback")).unwrap();
+    let code = query_param(&callback.url, "code").unwrap();
+    let state = query_param(&callback.url, "state").unwrap();
+    let out = run.finish();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let tokens: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(
+        out.stderr.contains("POST "),
+        "-vv shows the exchange:\n{}",
+        out.stderr
+    );
+    for secret in [
+        code.as_str(),
+        state.as_str(),
+        tokens["access_token"].as_str().unwrap(),
+        tokens["id_token"].as_str().unwrap(),
+        tokens["refresh_token"].as_str().unwrap(),
+    ] {
+        assert!(
+            !out.stderr.contains(secret),
+            "secret on stderr:\n{}",
+            out.stderr
+        );
+    }
+    for sig in [&tokens["access_token"], &tokens["id_token"]] {
+        let sig = sig.as_str().unwrap().rsplit('.').next().unwrap();
+        assert!(!out.stderr.contains(sig), "a JWT signature on stderr");
+    }
+    assert!(
+        out.stderr.contains("code_verifier=[redacted]"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn config_profile_supplies_issuer_and_client() {
+    let tenant = Tenant::start();
+    let home = TempDir::new("login-profile");
+    std::fs::write(
+        home.path().join("config.toml"),
+        format!(
+            "[profiles.mock]\nissuer = \"{}\"\nclient_id = \"authcli-test\"\naudience = \"{AUDIENCE}\"\nscope = \"openid offline_access\"\n",
+            tenant.issuer
+        ),
+    )
+    .unwrap();
+    let mut cmd = authcli(home.path());
+    cmd.args(["login", "--profile", "mock", "--no-browser", "-o", "json"]);
+    let mut run = Running::spawn(cmd);
+    browse_plain(&run.start_url());
+    let out = run.finish();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let authorize = tenant.requests_to("/authorize");
+    assert_eq!(authorize[0]["query"]["scope"], "openid offline_access");
+}

@@ -1,0 +1,5 @@
+//! Integration tests: the real `authcli` binary against `authcli mock-tenant` on 127.0.0.1.
+
+mod deps;
+mod login;
+mod support;
