@@ -33,10 +33,16 @@ pub enum Command {
     MockTenant(crate::mock::MockTenantArgs),
     /// Zero-setup tour: start the mock tenant in-process and log in against it.
     Demo(DemoArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// How to reach the authorization server. Every flag has an `AUTHCLI_*` variable.
 #[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Provider options")]
 pub struct ProviderArgs {
     /// Named profile from the config file.
     #[arg(long, env = "AUTHCLI_PROFILE", value_name = "NAME")]

@@ -36,6 +36,17 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Login(args) => login_command(&args),
         Command::MockTenant(args) => mock::run(args).map_err(Error::from),
         Command::Demo(args) => demo_command(&args),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "authcli", &mut script);
+            output::write_stdout(&String::from_utf8_lossy(&script)).map_err(|source| {
+                Error::Output {
+                    what: "stdout",
+                    source,
+                }
+            })
+        }
     }
 }
 

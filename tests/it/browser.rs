@@ -9,10 +9,15 @@ use std::process::Command;
 
 use serde_json::json;
 
-use crate::support::{authcli, Running, Tenant, TempDir};
+use crate::support::{authcli, Running, TempDir, Tenant};
 
 fn chromium() -> Option<PathBuf> {
-    let names = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
+    let names = [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ];
     let path = std::env::var_os("PATH")?;
     for dir in std::env::split_paths(&path) {
         for name in names {
@@ -53,8 +58,20 @@ fn dump_dom(chromium: &PathBuf, url: &str, profile: &TempDir) -> String {
 
 fn login(tenant: &Tenant, home: &TempDir) -> Running {
     let mut cmd = authcli(home.path());
-    cmd.args(["login", "--issuer", &tenant.issuer, "--client-id", "authcli-test"])
-        .args(["--audience", "https://api.example.test", "--no-browser", "--login-timeout", "60"]);
+    cmd.args([
+        "login",
+        "--issuer",
+        &tenant.issuer,
+        "--client-id",
+        "authcli-test",
+    ])
+    .args([
+        "--audience",
+        "https://api.example.test",
+        "--no-browser",
+        "--login-timeout",
+        "60",
+    ]);
     Running::spawn(cmd)
 }
 
