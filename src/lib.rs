@@ -16,6 +16,6 @@ pub use error::{Error, ExitCode};
 /// Runs one parsed command line.
 pub fn run(cli: cli::Cli) -> Result<(), Error> {
     match cli.command {
-        cli::Command::MockTenant(args) => mock::run(args).map_err(Error::from),
+        cli::Command::MockTenant(args) => mock::run(args, cli.verbose).map_err(Error::from),
     }
 }
