@@ -351,7 +351,8 @@ impl TenantConfig {
         let config: TenantConfig = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
-                .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+                .and_then(|span| text.get(..span.start))
+                .map(|before| before.matches('\n').count() + 1);
             MockError::Config {
                 path: path.to_path_buf(),
                 line,
