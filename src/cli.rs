@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Logs you in from a terminal with the authorization code flow + PKCE over a loopback
 /// redirect, prints tokens for scripts, and ships a mock tenant for CI.
 #[derive(Debug, Parser)]
-#[command(name = "authcli", version, about, propagate_version = true)]
+#[command(name = "authcli", version, about, propagate_version = true, args_override_self = true)]
 pub struct Cli {
     /// More diagnostics on stderr: -v the steps, -vv every HTTP exchange (secrets redacted).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -158,4 +158,29 @@ pub enum OutputFormat {
     Env,
     /// A kubectl ExecCredential (client.authentication.k8s.io/v1).
     ExecCredential,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_single_flags_override_and_lists_append() {
+        let cli = Cli::try_parse_from([
+            "authcli", "login", "--login-timeout", "30", "--login-timeout", "1", "--scope",
+            "openid", "--scope", "read:x", "--port", "8400,8401", "--port", "8402",
+        ])
+        .unwrap();
+        let Command::Login(args) = cli.command else {
+            panic!("not login")
+        };
+        assert_eq!(args.login_timeout, Some(1));
+        assert_eq!(args.provider.scopes, vec!["openid", "read:x"]);
+        assert_eq!(args.ports, vec![8400, 8401, 8402]);
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }

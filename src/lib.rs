@@ -34,7 +34,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     output::set_verbosity(cli.quiet, cli.verbose);
     match cli.command {
         Command::Login(args) => login_command(&args),
-        Command::MockTenant(args) => mock::run(args).map_err(Error::from),
+        Command::MockTenant(args) => mock::run(args, cli.verbose).map_err(Error::from),
         Command::Demo(args) => demo_command(&args),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

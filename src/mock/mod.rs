@@ -1,22 +1,104 @@
 //! The mock tenant: an Auth0-shaped authorization server for tests, CI and demos (SPEC §8).
+//!
+//! [`MockTenant::start`] binds (port 0 = random), runs the server on its own thread with its
+//! own tokio runtime, returns once it listens and shuts down when dropped, so a test can start
+//! one in a line, as with wiremock. `authcli mock-tenant` ([`run`]) wraps the same type: it
+//! prints the issuer URL as its one line of stdout, optionally writes a ready file, and exits
+//! cleanly on SIGTERM or Ctrl-C. The server must never be reachable beyond loopback by
+//! accident: its built-in credentials are public.
+//!
+//! Layout: `tenant` (static model and config file), `state` (codes, families, log, clock),
+//! `keys` (RSA keys and JWT signing), `faults`, `server` (HTTP plumbing and routing),
+//! `endpoints` (the OAuth endpoints), `interactive` and `pages` (HTML), `control` (`/__mock/`).
+
+mod control;
+mod endpoints;
+mod faults;
+mod http;
+mod interactive;
+mod keys;
+mod pages;
+mod server;
+mod state;
+mod tenant;
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
 
 use crate::error::ExitCode;
+
+pub use faults::{Endpoint as FaultEndpoint, FaultKind, FaultSpec};
+pub use keys::SigningKey;
+pub use state::RecordedRequest;
+pub use tenant::{
+    ApiConfig, AppType, AuthMethod, ClientConfig, ClientGrant, DeviceSettings, Lifetimes,
+    TenantConfig, UserConfig, API_AUDIENCE, M2M_CLIENT_ID, M2M_CLIENT_SECRET, PUBLIC_CLIENT_ID,
+};
+
+use server::{lock, Shared};
 
 /// Why the mock tenant could not start or run.
 #[derive(Debug, thiserror::Error)]
 pub enum MockError {
-    #[error("mock tenant: could not bind {addr}: {source}")]
+    #[error("mock tenant: could not bind {addr}: {source} (is the port in use? --port 0 picks a free one)")]
     Bind {
         addr: String,
         source: std::io::Error,
     },
+    #[error("mock tenant: `{0}` is not an IP address or `localhost` (try --host 127.0.0.1)")]
+    Host(String),
+    #[error("mock tenant config {}: {source}", path.display())]
+    ConfigRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("mock tenant config {}{}: {message}", path.display(), line.map(|l| format!(", line {l}")).unwrap_or_default())]
+    Config {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+    #[error("mock tenant signing key {}: {message}", path.display())]
+    SigningKey { path: PathBuf, message: String },
+    #[error("mock tenant: bad --fault: {0}")]
+    Fault(String),
+    #[error("mock tenant: key generation: {0}")]
+    KeyGeneration(String),
+    #[error("mock tenant: could not start its runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("mock tenant: could not write the ready file {}: {source}", path.display())]
+    ReadyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("mock tenant: could not write to stdout: {0}")]
+    Stdout(std::io::Error),
 }
 
 impl MockError {
     /// Exit code of SPEC §7.
     pub fn exit_code(&self) -> ExitCode {
-        ExitCode::Other
+        match self {
+            MockError::Host(_) | MockError::Fault(_) => ExitCode::Usage,
+            _ => ExitCode::Other,
+        }
     }
+}
+
+/// Which provider's conventions the mock follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Flavor {
+    /// Auth0: 403 for `invalid_grant`/`authorization_pending`, 429 for `slow_down`, issuer
+    /// with a trailing slash, `gty`, `CLIENT@clients`, `aud` array with the userinfo URL.
+    #[default]
+    Auth0,
+    /// RFC 6749/8628 status codes (400), issuer without a trailing slash, RFC 8414 metadata.
+    Rfc,
 }
 
 /// `authcli mock-tenant` options.
@@ -28,30 +110,456 @@ pub struct MockTenantArgs {
     /// Address to listen on. Anything but loopback exposes the public built-in credentials.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
+    /// Also write issuer, client ids and the control token as JSON to PATH (atomically).
+    #[arg(long, value_name = "PATH")]
+    pub ready_file: Option<PathBuf>,
+    /// Tenant definition (TOML): clients, apis, client_grants, users, lifetimes, device.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Whose conventions to follow: Auth0's, or plain RFC 6749/8628.
+    #[arg(long, value_enum, default_value_t = Flavor::Auth0)]
+    pub flavor: Flavor,
+    /// Make keys, codes and ids deterministic.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Sign with this RSA private key (PEM, PKCS#8 or PKCS#1) instead of a generated one.
+    #[arg(long, value_name = "PEM")]
+    pub signing_key: Option<PathBuf>,
+    /// Inject a fault from the start, as JSON (repeatable), e.g.
+    /// '{"endpoint":"token","fault":"status","status":503}'.
+    #[arg(long, value_name = "JSON")]
+    pub fault: Vec<String>,
+    /// Serve real sign-in, consent and device pages instead of approving at once.
+    #[arg(long)]
+    pub interactive: bool,
 }
 
-/// Runs `authcli mock-tenant` until SIGTERM or Ctrl-C.
-pub fn run(_args: MockTenantArgs) -> Result<(), MockError> {
+/// Everything [`MockTenant::start`] needs. `Default` is the built-in tenant on a random
+/// loopback port.
+#[derive(Debug, Clone)]
+pub struct MockOptions {
+    pub host: IpAddr,
+    /// 0 = a random free port.
+    pub port: u16,
+    pub flavor: Flavor,
+    /// Deterministic codes, ids and keys.
+    pub seed: Option<u64>,
+    /// Where `tenant` came from, if from a file (for messages only).
+    pub config_path: Option<PathBuf>,
+    pub tenant: TenantConfig,
+    /// A PEM private key to sign with instead of a generated one.
+    pub signing_key_pem: Option<String>,
+    /// Faults armed from the start.
+    pub faults: Vec<FaultSpec>,
+    pub interactive: bool,
+    /// `> 0`: one line per request on stderr, secrets masked.
+    pub verbose: u8,
+    /// A fixed control token; random when `None`.
+    pub control_token: Option<String>,
+}
+
+impl Default for MockOptions {
+    fn default() -> Self {
+        MockOptions {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            flavor: Flavor::Auth0,
+            seed: None,
+            config_path: None,
+            tenant: TenantConfig::default(),
+            signing_key_pem: None,
+            faults: Vec::new(),
+            interactive: false,
+            verbose: 0,
+            control_token: None,
+        }
+    }
+}
+
+/// `localhost` or an IP literal (brackets allowed for IPv6).
+fn parse_host(host: &str) -> Result<IpAddr, MockError> {
+    if host.eq_ignore_ascii_case("localhost") {
+        return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .map_err(|_| MockError::Host(host.to_string()))
+}
+
+impl TryFrom<&MockTenantArgs> for MockOptions {
+    type Error = MockError;
+
+    /// Reads the files the flags name and parses the faults.
+    fn try_from(args: &MockTenantArgs) -> Result<Self, MockError> {
+        let tenant = match &args.config {
+            Some(path) => TenantConfig::load(path)?,
+            None => TenantConfig::default(),
+        };
+        let signing_key_pem = match &args.signing_key {
+            Some(path) => {
+                let pem = std::fs::read_to_string(path).map_err(|e| MockError::SigningKey {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+                // Parse now so a bad key fails at start, not at the first token request.
+                SigningKey::from_pem(&pem).map_err(|message| MockError::SigningKey {
+                    path: path.clone(),
+                    message,
+                })?;
+                Some(pem)
+            }
+            None => None,
+        };
+        let faults = args
+            .fault
+            .iter()
+            .map(|f| FaultSpec::from_json(f).map_err(|e| MockError::Fault(format!("{e} in {f}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(MockOptions {
+            host: parse_host(&args.host)?,
+            port: args.port,
+            flavor: args.flavor,
+            seed: args.seed,
+            config_path: args.config.clone(),
+            tenant,
+            signing_key_pem,
+            faults,
+            interactive: args.interactive,
+            verbose: 0,
+            control_token: None,
+        })
+    }
+}
+
+/// A running mock tenant. Dropping it stops the server and joins its thread.
+#[derive(Debug)]
+pub struct MockTenant {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl MockTenant {
+    /// Binds, starts the server thread and returns once it accepts connections. Keys are
+    /// generated in the background; requests that need them wait.
+    pub fn start(opts: MockOptions) -> Result<MockTenant, MockError> {
+        let fixed = match &opts.signing_key_pem {
+            Some(pem) => Some(SigningKey::from_pem(pem).map_err(|message| {
+                MockError::SigningKey {
+                    path: opts
+                        .config_path
+                        .clone()
+                        .unwrap_or_else(|| "--signing-key".into()),
+                    message,
+                }
+            })?),
+            None => None,
+        };
+        let keys = keys::Keys::spawn(fixed, keys::key_source(opts.seed))?;
+
+        let bind = SocketAddr::new(opts.host, opts.port);
+        let std_listener = TcpListener::bind(bind).map_err(|source| MockError::Bind {
+            addr: bind.to_string(),
+            source,
+        })?;
+        let addr = std_listener
+            .local_addr()
+            .map_err(|source| MockError::Bind {
+                addr: bind.to_string(),
+                source,
+            })?;
+        std_listener
+            .set_nonblocking(true)
+            .map_err(MockError::Runtime)?;
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get().min(4))
+            .unwrap_or(2);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .thread_name("mock-tenant")
+            .enable_all()
+            .build()
+            .map_err(MockError::Runtime)?;
+        let listener = {
+            let _guard = runtime.enter();
+            tokio::net::TcpListener::from_std(std_listener).map_err(MockError::Runtime)?
+        };
+
+        let base = format!("http://{}", public_host(addr));
+        let issuer = match opts.flavor {
+            Flavor::Auth0 => format!("{base}/"),
+            Flavor::Rfc => base.clone(),
+        };
+        let rng = state::Randomness::new(opts.seed);
+        let control_token = opts
+            .control_token
+            .clone()
+            .unwrap_or_else(|| crate::secret::random_urlsafe(32));
+        let mut book = faults::FaultBook::default();
+        for f in opts.faults {
+            book.add(f);
+        }
+        let shared = Arc::new(Shared {
+            tenant: opts.tenant,
+            flavor: opts.flavor,
+            issuer,
+            base,
+            control_token,
+            interactive: opts.interactive,
+            verbose: opts.verbose,
+            keys,
+            clock: state::Clock::default(),
+            rng,
+            state: Mutex::new(state::State::default()),
+            log: Mutex::new(state::RequestLog::default()),
+            faults: Mutex::new(book),
+        });
+
+        let (tx, rx) = oneshot::channel();
+        let for_thread = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("mock-tenant-main".into())
+            .spawn(move || {
+                runtime.block_on(server::serve(listener, for_thread, rx));
+                // Hung requests (fault `hang`) would otherwise keep the runtime alive.
+                runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+            })
+            .map_err(MockError::Runtime)?;
+        Ok(MockTenant {
+            shared,
+            addr,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// The issuer: `http://127.0.0.1:PORT/` (with the trailing slash, as Auth0's; the `rfc`
+    /// flavor has none).
+    pub fn issuer(&self) -> String {
+        self.shared.issuer.clone()
+    }
+
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub fn base_url(&self) -> String {
+        self.shared.base.clone()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Bearer token for `/__mock/`.
+    pub fn control_token(&self) -> &str {
+        &self.shared.control_token
+    }
+
+    /// Every request seen so far (control API excluded), secrets masked.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.log).all()
+    }
+
+    pub fn clear_requests(&self) {
+        lock(&self.shared.log).clear();
+    }
+
+    /// Arms a fault, as `POST /__mock/faults` does.
+    pub fn add_fault(&self, fault: FaultSpec) -> Result<(), MockError> {
+        fault.validate().map_err(MockError::Fault)?;
+        lock(&self.shared.faults).add(fault);
+        Ok(())
+    }
+
+    pub fn clear_faults(&self) {
+        lock(&self.shared.faults).clear();
+    }
+
+    /// Moves the mock clock forward (or back, with a negative value).
+    pub fn advance_clock(&self, secs: i64) {
+        self.shared.clock.advance_secs(secs);
+    }
+
+    /// Approves a pending device authorization as `user` (username, email or sub; default
+    /// user if `None`), or denies it with `approve = false`.
+    pub fn decide_device(
+        &self,
+        user_code: &str,
+        approve: bool,
+        user: Option<&str>,
+    ) -> Result<(), String> {
+        if !approve {
+            return endpoints::decide_device(&self.shared, user_code, None);
+        }
+        let u = match user {
+            Some(hint) => self.shared.tenant.user_by_hint(hint),
+            None => self.shared.tenant.default_user(),
+        }
+        .ok_or("no such user")?;
+        endpoints::decide_device(&self.shared, user_code, Some(&u.user_id))
+    }
+
+    /// The ready-file document: issuer, control token, client ids and secrets, audience.
+    pub fn info(&self) -> Value {
+        info_json(&self.shared)
+    }
+
+    /// Stops the server now (dropping does the same).
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for MockTenant {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The host clients should use: a wildcard bind is reached through loopback.
+fn public_host(addr: SocketAddr) -> String {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => format!("127.0.0.1:{}", addr.port()),
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            format!("[{}]:{}", Ipv6Addr::LOCALHOST, addr.port())
+        }
+        _ => addr.to_string(),
+    }
+}
+
+/// What the ready file holds.
+fn info_json(shared: &Shared) -> Value {
+    let t = &shared.tenant;
+    let public = t
+        .clients
+        .iter()
+        .find(|c| !c.is_confidential() && c.allows_grant(tenant::GRANT_AUTHORIZATION_CODE));
+    let m2m = t
+        .clients
+        .iter()
+        .find(|c| c.allows_grant(tenant::GRANT_CLIENT_CREDENTIALS));
+    let clients: Vec<Value> = t
+        .clients
+        .iter()
+        .map(|c| {
+            json!({
+                "client_id": c.client_id,
+                "app_type": c.app_type,
+                "client_secret": c.secret,
+                "grant_types": c.grant_types,
+                "callbacks": c.callbacks,
+            })
+        })
+        .collect();
+    json!({
+        "issuer": shared.issuer,
+        "control_token": shared.control_token,
+        "public_client_id": public.map(|c| c.client_id.clone()),
+        "m2m_client_id": m2m.map(|c| c.client_id.clone()),
+        "m2m_client_secret": m2m.and_then(|c| c.secret.clone()),
+        "audience": t.apis.first().map(|a| a.identifier.clone()),
+        "clients": clients,
+        "users": t.users.iter().map(|u| u.username.clone()).collect::<Vec<_>>(),
+        "flavor": match shared.flavor { Flavor::Auth0 => "auth0", Flavor::Rfc => "rfc" },
+    })
+}
+
+/// Writes the ready file: temp file in the same directory, then rename, so a reader never
+/// sees half a file. Owner-only, since it holds the control token.
+fn write_ready_file(path: &Path, doc: &Value) -> Result<(), MockError> {
+    let err = |source| MockError::ReadyFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "ready".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let write = || -> std::io::Result<()> {
+        let mut f = opts.open(&tmp)?;
+        f.write_all(format!("{doc:#}\n").as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(e)
+    })
+}
+
+/// Runs `authcli mock-tenant` until SIGTERM or Ctrl-C. `verbose` is the global `-v` count.
+pub fn run(args: MockTenantArgs, verbose: u8) -> Result<(), MockError> {
+    let mut opts = MockOptions::try_from(&args)?;
+    opts.verbose = verbose;
+    if !opts.host.is_loopback() {
+        eprintln!(
+            "warning: the mock tenant listens on {} beyond loopback; its built-in client secret and control API are public knowledge",
+            opts.host
+        );
+    }
+    let tenant = MockTenant::start(opts)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(MockError::Runtime)?;
+    // Install the handlers before announcing readiness: a SIGTERM right after the line must
+    // still end the process cleanly.
+    let stop = {
+        let _guard = runtime.enter();
+        shutdown_signal().map_err(MockError::Runtime)?
+    };
+    if let Some(path) = &args.ready_file {
+        write_ready_file(path, &tenant.info())?;
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", tenant.issuer())
+        .and_then(|()| out.flush())
+        .map_err(MockError::Stdout)?;
+    drop(out);
+    runtime.block_on(stop);
+    drop(tenant);
     Ok(())
 }
 
-/// (stub until the mock module lands) Options of an in-process mock tenant.
-#[derive(Debug, Default)]
-pub struct MockOptions {
-    _private: (),
+/// A future that completes on SIGTERM or SIGINT (Ctrl-C), with the handlers installed now.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
 }
 
-/// (stub until the mock module lands) A running mock tenant.
-#[derive(Debug)]
-pub struct MockTenant;
-
-impl MockTenant {
-    /// Starts the mock tenant.
-    pub fn start(_opts: MockOptions) -> Result<MockTenant, MockError> {
-        Ok(MockTenant)
-    }
-    /// The issuer URL.
-    pub fn issuer(&self) -> String {
-        "http://127.0.0.1:1/".into()
-    }
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

@@ -167,9 +167,13 @@ fn callback_page_escapes_reflected_input() {
     let mut run = login(&tenant, &home, &[]);
     let hops = browse(&run.start_url(), |callback| {
         let state = query_param(callback, "state").unwrap();
+        let iss = query_param(callback, "iss").unwrap_or_default();
         let base = callback.split('?').next().unwrap();
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
         format!(
-            "{base}?state={state}&error=%3Cscript%3Ealert(1)%3C%2Fscript%3E&error_description=%3Cimg%20src%3Dx%20onerror%3Dalert(2)%3E%22%27"
+            "{base}?state={}&iss={}&error=%3Cscript%3Ealert(1)%3C%2Fscript%3E&error_description=%3Cimg%20src%3Dx%20onerror%3Dalert(2)%3E%22%27",
+            enc(&state),
+            enc(&iss)
         )
     });
     let page = &hops.last().unwrap().body;

@@ -1,0 +1,504 @@
+//! The mock tenant's static model: clients, APIs, client grants, users and lifetimes.
+//!
+//! This is what an Auth0 dashboard would hold. It is read once (built-in defaults, or a
+//! `--config` TOML file where every section left out keeps its default) and never changes
+//! while the server runs; everything that does change (codes, refresh-token families, device
+//! codes) lives in `state.rs`. Validation happens here so that handlers can trust the model.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::MockError;
+
+/// The built-in native public client.
+pub const PUBLIC_CLIENT_ID: &str = "authcli-test";
+/// The built-in machine-to-machine client.
+pub const M2M_CLIENT_ID: &str = "authcli-m2m";
+/// The built-in M2M client's secret. Public knowledge: never expose the mock beyond loopback.
+pub const M2M_CLIENT_SECRET: &str = "authcli-m2m-secret";
+/// The built-in API identifier (Auth0 `audience`).
+pub const API_AUDIENCE: &str = "https://api.example.test";
+
+/// Grant types the mock implements, with the names Auth0 uses in an application's settings.
+pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
+pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
+pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
+pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+const KNOWN_GRANTS: [&str; 4] = [
+    GRANT_AUTHORIZATION_CODE,
+    GRANT_REFRESH_TOKEN,
+    GRANT_CLIENT_CREDENTIALS,
+    GRANT_DEVICE_CODE,
+];
+
+/// Everything the tenant is configured with. Each section left out of a config file keeps
+/// its built-in default, so a file with only `[lifetimes]` still has the default clients.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    #[serde(default = "default_clients")]
+    pub clients: Vec<ClientConfig>,
+    #[serde(default = "default_apis")]
+    pub apis: Vec<ApiConfig>,
+    #[serde(default = "default_client_grants")]
+    pub client_grants: Vec<ClientGrant>,
+    #[serde(default = "default_users")]
+    pub users: Vec<UserConfig>,
+    /// Username of the user `/authorize` signs in when there is no `login_hint`.
+    #[serde(default)]
+    pub default_user: Option<String>,
+    /// Tenant-wide Allowed Logout URLs, used by `/v2/logout` when no `client_id` is given.
+    #[serde(default)]
+    pub allowed_logout_urls: Vec<String>,
+    #[serde(default)]
+    pub lifetimes: Lifetimes,
+    #[serde(default)]
+    pub device: DeviceSettings,
+}
+
+/// The kind of application, as Auth0 names them. Only `native` gets RFC 8252 any-port matching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppType {
+    Native,
+    Spa,
+    RegularWeb,
+    NonInteractive,
+}
+
+/// How a client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    None,
+    ClientSecretPost,
+    ClientSecretBasic,
+}
+
+/// One application.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    pub client_id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub app_type: AppType,
+    /// Present for confidential clients; public clients (native, SPA) have none.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Accepted authentication methods; default `none` without a secret, post and basic with one.
+    #[serde(default)]
+    pub auth_methods: Option<Vec<AuthMethod>>,
+    pub grant_types: Vec<String>,
+    #[serde(default)]
+    pub callbacks: Vec<String>,
+    #[serde(default)]
+    pub allowed_logout_urls: Vec<String>,
+    /// Refresh-token rotation: a new refresh token on each use, reuse revokes the family.
+    #[serde(default = "yes")]
+    pub refresh_token_rotation: bool,
+    /// RFC 8252 §7.3: any port on a registered loopback callback (native clients only).
+    /// Real Auth0 matches ports exactly; set `false` to reproduce that.
+    #[serde(default = "yes")]
+    pub loopback_any_port: bool,
+}
+
+/// One API (resource server), identified by its `audience`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    pub identifier: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default = "yes")]
+    pub allow_offline_access: bool,
+    /// Access-token lifetime for this API; Auth0's default is a day.
+    #[serde(default = "default_access_token_secs")]
+    pub token_lifetime_secs: u64,
+    /// RBAC with "add permissions in the access token": users' permissions go into `permissions`.
+    #[serde(default = "yes")]
+    pub rbac: bool,
+}
+
+/// An M2M client's authorisation to call an API with some scopes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientGrant {
+    pub client_id: String,
+    pub audience: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+/// One end user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    pub username: String,
+    /// The `sub` claim, `auth0|…` style.
+    pub user_id: String,
+    pub email: String,
+    #[serde(default = "yes")]
+    pub email_verified: bool,
+    pub name: String,
+    #[serde(default)]
+    pub nickname: Option<String>,
+    #[serde(default)]
+    pub picture: Option<String>,
+    /// `API identifier → permissions` for RBAC APIs.
+    #[serde(default)]
+    pub permissions: BTreeMap<String, Vec<String>>,
+    /// Extra claims copied into ID tokens and `/userinfo` (use namespaced names, as Auth0 asks).
+    #[serde(default)]
+    pub claims: BTreeMap<String, serde_json::Value>,
+}
+
+/// Token and code lifetimes, in seconds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Lifetimes {
+    pub authorization_code_secs: u64,
+    pub id_token_secs: u64,
+    /// For opaque (no-audience) access tokens; APIs have their own.
+    pub access_token_secs: u64,
+    /// Absolute lifetime of a refresh-token family; rotation does not extend it.
+    pub refresh_token_secs: u64,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Lifetimes {
+            authorization_code_secs: 60,
+            id_token_secs: 36_000,
+            access_token_secs: 86_400,
+            refresh_token_secs: 30 * 86_400,
+        }
+    }
+}
+
+/// Device authorization grant settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeviceSettings {
+    pub expires_in_secs: u64,
+    pub interval_secs: u64,
+    /// Approve as the default user after this many `authorization_pending` answers.
+    /// `None` (leave the key out) waits for `/activate` or the control API.
+    pub auto_approve_after_polls: Option<u32>,
+}
+
+impl Default for DeviceSettings {
+    fn default() -> Self {
+        DeviceSettings {
+            expires_in_secs: 900,
+            interval_secs: 5,
+            auto_approve_after_polls: Some(1),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_access_token_secs() -> u64 {
+    86_400
+}
+
+fn default_clients() -> Vec<ClientConfig> {
+    vec![
+        ClientConfig {
+            client_id: PUBLIC_CLIENT_ID.into(),
+            name: Some("authcli test (native)".into()),
+            app_type: AppType::Native,
+            secret: None,
+            auth_methods: None,
+            grant_types: vec![
+                GRANT_AUTHORIZATION_CODE.into(),
+                GRANT_REFRESH_TOKEN.into(),
+                GRANT_DEVICE_CODE.into(),
+            ],
+            callbacks: vec![
+                "http://127.0.0.1/callback".into(),
+                "http://localhost/callback".into(),
+                "http://[::1]/callback".into(),
+            ],
+            allowed_logout_urls: vec![
+                "http://127.0.0.1/".into(),
+                "http://localhost/".into(),
+                "http://[::1]/".into(),
+            ],
+            refresh_token_rotation: true,
+            loopback_any_port: true,
+        },
+        ClientConfig {
+            client_id: M2M_CLIENT_ID.into(),
+            name: Some("authcli test (machine to machine)".into()),
+            app_type: AppType::NonInteractive,
+            secret: Some(M2M_CLIENT_SECRET.into()),
+            auth_methods: None,
+            grant_types: vec![GRANT_CLIENT_CREDENTIALS.into()],
+            callbacks: vec![],
+            allowed_logout_urls: vec![],
+            refresh_token_rotation: true,
+            loopback_any_port: true,
+        },
+    ]
+}
+
+fn default_apis() -> Vec<ApiConfig> {
+    vec![ApiConfig {
+        identifier: API_AUDIENCE.into(),
+        name: Some("Example API".into()),
+        scopes: vec!["read:events".into(), "write:events".into()],
+        allow_offline_access: true,
+        token_lifetime_secs: default_access_token_secs(),
+        rbac: true,
+    }]
+}
+
+fn default_client_grants() -> Vec<ClientGrant> {
+    vec![ClientGrant {
+        client_id: M2M_CLIENT_ID.into(),
+        audience: API_AUDIENCE.into(),
+        scopes: vec!["read:events".into(), "write:events".into()],
+    }]
+}
+
+fn default_users() -> Vec<UserConfig> {
+    let both = vec!["read:events".to_string(), "write:events".to_string()];
+    vec![
+        UserConfig {
+            username: "alice".into(),
+            user_id: "auth0|alice".into(),
+            email: "alice@example.test".into(),
+            email_verified: true,
+            name: "Alice Example".into(),
+            nickname: Some("alice".into()),
+            picture: None,
+            permissions: BTreeMap::from([(API_AUDIENCE.to_string(), both)]),
+            claims: BTreeMap::new(),
+        },
+        UserConfig {
+            username: "bob".into(),
+            user_id: "auth0|bob".into(),
+            email: "bob@example.test".into(),
+            email_verified: false,
+            name: "Bob Example".into(),
+            nickname: Some("bob".into()),
+            picture: None,
+            permissions: BTreeMap::from([(
+                API_AUDIENCE.to_string(),
+                vec!["read:events".to_string()],
+            )]),
+            claims: BTreeMap::new(),
+        },
+    ]
+}
+
+impl Default for TenantConfig {
+    fn default() -> Self {
+        TenantConfig {
+            clients: default_clients(),
+            apis: default_apis(),
+            client_grants: default_client_grants(),
+            users: default_users(),
+            default_user: None,
+            allowed_logout_urls: vec![],
+            lifetimes: Lifetimes::default(),
+            device: DeviceSettings::default(),
+        }
+    }
+}
+
+impl ClientConfig {
+    /// Whether the client has a secret, i.e. must authenticate at the token endpoint.
+    pub fn is_confidential(&self) -> bool {
+        self.secret.is_some()
+    }
+
+    /// Whether `grant` is enabled for this client.
+    pub fn allows_grant(&self, grant: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant)
+    }
+
+    /// The methods accepted at the token endpoint.
+    pub fn accepted_auth_methods(&self) -> Vec<AuthMethod> {
+        match (&self.auth_methods, &self.secret) {
+            (Some(methods), _) => methods.clone(),
+            (None, None) => vec![AuthMethod::None],
+            (None, Some(_)) => vec![AuthMethod::ClientSecretPost, AuthMethod::ClientSecretBasic],
+        }
+    }
+}
+
+impl TenantConfig {
+    /// Reads and validates a TOML file; errors name the file, the line and the key.
+    pub fn load(path: &Path) -> Result<Self, MockError> {
+        let text = std::fs::read_to_string(path).map_err(|source| MockError::ConfigRead {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses TOML text; `path` only names the source in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, MockError> {
+        let config: TenantConfig = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .and_then(|span| text.get(..span.start))
+                .map(|before| before.matches('\n').count() + 1);
+            MockError::Config {
+                path: path.to_path_buf(),
+                line,
+                message: e.message().to_string(),
+            }
+        })?;
+        config.validate().map_err(|message| MockError::Config {
+            path: path.to_path_buf(),
+            line: None,
+            message,
+        })?;
+        Ok(config)
+    }
+
+    /// Cross-references that serde cannot check; the message names the offending key.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.users.is_empty() {
+            return Err("`users`: at least one user is needed to sign in".into());
+        }
+        for (i, c) in self.clients.iter().enumerate() {
+            for g in &c.grant_types {
+                if !KNOWN_GRANTS.contains(&g.as_str()) {
+                    return Err(format!(
+                        "`clients[{i}].grant_types`: unknown grant `{g}` (known: {})",
+                        KNOWN_GRANTS.join(", ")
+                    ));
+                }
+            }
+            let methods = c.accepted_auth_methods();
+            if c.secret.is_none() && methods.iter().any(|m| *m != AuthMethod::None) {
+                return Err(format!(
+                    "`clients[{i}].auth_methods`: client `{}` has no `secret`",
+                    c.client_id
+                ));
+            }
+            if c.secret.is_some() && methods.contains(&AuthMethod::None) {
+                return Err(format!(
+                    "`clients[{i}].auth_methods`: client `{}` has a `secret`, so `none` is not allowed",
+                    c.client_id
+                ));
+            }
+            for cb in &c.callbacks {
+                if url::Url::parse(cb).is_err() {
+                    return Err(format!("`clients[{i}].callbacks`: `{cb}` is not a URL"));
+                }
+            }
+            if self.clients[..i].iter().any(|o| o.client_id == c.client_id) {
+                return Err(format!(
+                    "`clients[{i}].client_id`: `{}` appears twice",
+                    c.client_id
+                ));
+            }
+        }
+        for (i, g) in self.client_grants.iter().enumerate() {
+            if self.client(&g.client_id).is_none() {
+                return Err(format!(
+                    "`client_grants[{i}].client_id`: no client `{}`",
+                    g.client_id
+                ));
+            }
+            let Some(api) = self.api(&g.audience) else {
+                return Err(format!(
+                    "`client_grants[{i}].audience`: no API `{}`",
+                    g.audience
+                ));
+            };
+            if let Some(s) = g.scopes.iter().find(|s| !api.scopes.contains(s)) {
+                return Err(format!(
+                    "`client_grants[{i}].scopes`: API `{}` has no scope `{s}`",
+                    g.audience
+                ));
+            }
+        }
+        if let Some(u) = &self.default_user {
+            if self.user_by_hint(u).is_none() {
+                return Err(format!("`default_user`: no user `{u}`"));
+            }
+        }
+        if self.device.interval_secs == 0 {
+            return Err("`device.interval_secs`: must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    pub fn client(&self, id: &str) -> Option<&ClientConfig> {
+        self.clients.iter().find(|c| c.client_id == id)
+    }
+
+    pub fn api(&self, identifier: &str) -> Option<&ApiConfig> {
+        self.apis.iter().find(|a| a.identifier == identifier)
+    }
+
+    pub fn client_grant(&self, client_id: &str, audience: &str) -> Option<&ClientGrant> {
+        self.client_grants
+            .iter()
+            .find(|g| g.client_id == client_id && g.audience == audience)
+    }
+
+    /// A user by username, email or `sub`: whatever a `login_hint` may carry.
+    pub fn user_by_hint(&self, hint: &str) -> Option<&UserConfig> {
+        self.users
+            .iter()
+            .find(|u| u.username == hint || u.email == hint || u.user_id == hint)
+    }
+
+    pub fn user_by_id(&self, sub: &str) -> Option<&UserConfig> {
+        self.users.iter().find(|u| u.user_id == sub)
+    }
+
+    /// The user signed in when nothing picks another one.
+    pub fn default_user(&self) -> Option<&UserConfig> {
+        match &self.default_user {
+            Some(name) => self.user_by_hint(name),
+            None => self.users.first(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate() {
+        assert_eq!(TenantConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn missing_sections_keep_defaults() {
+        let c = TenantConfig::parse("[lifetimes]\nid_token_secs = 5\n", Path::new("t.toml"));
+        let c = c.map_err(|e| e.to_string());
+        let c = c
+            .as_ref()
+            .map(|c| (c.lifetimes.id_token_secs, c.clients.len()));
+        assert_eq!(c, Ok((5, 2)));
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let text = "[lifetimes]\nid_token_secs = 5\nbogus_key = 1\n";
+        let err = TenantConfig::parse(text, Path::new("tenant.toml"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("tenant.toml"), "{err}");
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("bogus_key"), "{err}");
+    }
+}
