@@ -10,6 +10,7 @@ pub mod jwt;
 pub mod loopback;
 pub mod mock;
 pub mod secret;
+pub mod store;
 
 pub use error::{Error, ExitCode};
 
