@@ -323,34 +323,42 @@ fn private_options() -> OpenOptions {
 /// unreadable.
 fn read_private_file(path: &Path) -> Result<Option<Vec<u8>>, String> {
     let place = place(path);
-    let link_meta = match fs::symlink_metadata(path) {
-        Ok(meta) => meta,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("{place} cannot be inspected: {e}")),
+    let mut attempts = 0;
+    let (file, meta) = loop {
+        let link_meta = match fs::symlink_metadata(path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("{place} cannot be inspected: {e}")),
+        };
+        if link_meta.file_type().is_symlink() {
+            // A link could point anywhere, including at a file an attacker controls.
+            return Err(format!("{place} is a symbolic link"));
+        }
+        if !link_meta.is_file() {
+            return Err(format!("{place} is not a regular file"));
+        }
+        let file = match File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("{place} cannot be opened: {e}")),
+        };
+        // Check what was opened, not what was looked at: the name may have changed between
+        // the lstat and the open. A concurrent save renaming a new session over it is the
+        // usual reason, so look again; only a name that keeps changing is suspicious.
+        let meta = file
+            .metadata()
+            .map_err(|e| format!("{place} cannot be inspected: {e}"))?;
+        if same_file(&link_meta, &meta) {
+            break (file, meta);
+        }
+        attempts += 1;
+        if attempts == 5 {
+            return Err(format!("{place} kept changing while being opened"));
+        }
     };
-    if link_meta.file_type().is_symlink() {
-        // A link could point anywhere, including at a file an attacker controls.
-        return Err(format!("{place} is a symbolic link"));
-    }
-    if !link_meta.is_file() {
-        return Err(format!("{place} is not a regular file"));
-    }
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("{place} cannot be opened: {e}")),
-    };
-    // Check what was opened, not what was looked at: the name may have been swapped between
-    // the lstat and the open.
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("{place} cannot be inspected: {e}"))?;
     #[cfg(unix)]
     {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        if (meta.dev(), meta.ino()) != (link_meta.dev(), link_meta.ino()) {
-            return Err(format!("{place} was replaced while being opened"));
-        }
+        use std::os::unix::fs::PermissionsExt;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             return Err(format!(
@@ -375,6 +383,18 @@ fn read_private_file(path: &Path) -> Result<Option<Vec<u8>>, String> {
         return Err(format!("{place} is too large to be a session"));
     }
     Ok(Some(bytes))
+}
+
+#[cfg(unix)]
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (a.dev(), a.ino()) == (b.dev(), b.ino())
+}
+
+/// Windows exposes no stable file id through std; the symlink check above still holds.
+#[cfg(not(unix))]
+fn same_file(_: &fs::Metadata, _: &fs::Metadata) -> bool {
+    true
 }
 
 /// Replaces `target` with `bytes` so that no reader, and no crash, ever sees a partial file:
