@@ -34,6 +34,8 @@ const MARKER_EXT: &str = "keyring";
 pub struct FileStore {
     dir: PathBuf,
     lock_timeout: Duration,
+    // Only the unix directory-mode repair warns today.
+    #[cfg_attr(not(unix), allow(dead_code))]
     warnings: WarningSink,
 }
 
