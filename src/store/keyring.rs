@@ -144,10 +144,9 @@ impl KeyringStore {
             move |backend| read_entries(backend, &stem)
         });
         let from_keyring = match read {
-            None | Some(Ok(None)) => return Ok(from_file),
-            Some(Ok(Some(Ok(bytes)))) => decode(&bytes, &stem, &entry_place(&stem)),
-            Some(Ok(Some(Err(reason)))) => Err(format!("{} {reason}", entry_place(&stem))),
-            Some(Err(())) => return Ok(from_file),
+            Ok(None) | Err(_) => return Ok(from_file),
+            Ok(Some(Ok(bytes))) => decode(&bytes, &stem, &entry_place(&stem)),
+            Ok(Some(Err(reason))) => Err(format!("{} {reason}", entry_place(&stem))),
         };
         Ok(match (from_keyring, from_file) {
             (Ok(k), LoadOutcome::Found(f)) if f.obtained_at > k.obtained_at => {
@@ -168,36 +167,39 @@ impl KeyringStore {
             move |backend| write_entries(backend, &stem, &bytes)
         });
         match written {
-            Some(Ok(())) => {
+            Ok(()) => {
                 self.files.write_marker(&stem)?;
                 // The keychain now has the newest session; an older fallback copy would only
                 // confuse `status`.
                 self.files.delete(&session.key)?;
                 Ok(())
             }
-            Some(Err(())) | None => self.files.save(session),
+            Err(_) => self.files.save(session),
         }
     }
 
     /// Deletes the session from the keychain and the files; `true` if either had it.
+    ///
+    /// Fails if the keychain cannot be reached, keeping the marker: a logout that reported
+    /// success while the tokens stayed in the keychain would resurrect the session later.
     pub fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
         let stem = key.file_stem();
-        let had_marker = self.files.remove_marker(&stem)?;
         let had_file = self.files.delete(key)?;
-        self.delete_entries(&stem);
+        self.delete_entries(&stem)?;
+        let had_marker = self.files.remove_marker(&stem)?;
         Ok(had_marker || had_file)
     }
 
-    /// Deletes every session the markers and files know of.
+    /// Deletes every session the markers and files know of; fails like [`KeyringStore::delete`].
     pub fn delete_all(&self) -> Result<usize, StoreError> {
-        let mut removed = 0;
+        let mut removed = self.files.delete_all()?;
         for (stem, _) in self.files.marker_files()? {
-            self.delete_entries(&stem);
+            self.delete_entries(&stem)?;
             if self.files.remove_marker(&stem)? {
                 removed += 1;
             }
         }
-        Ok(removed + self.files.delete_all()?)
+        Ok(removed)
     }
 
     /// The keychain sessions (by marker) followed by the fallback files.
@@ -210,10 +212,10 @@ impl KeyringStore {
             });
             let place = entry_place(&stem);
             let session = match read {
-                Some(Ok(Some(Ok(bytes)))) => decode(&bytes, &stem, &place),
-                Some(Ok(Some(Err(reason)))) => Err(format!("{place} {reason}")),
-                Some(Ok(None)) => Err(format!("{place} is missing")),
-                Some(Err(())) | None => Err(format!("{place} cannot be read now")),
+                Ok(Some(Ok(bytes))) => decode(&bytes, &stem, &place),
+                Ok(Some(Err(reason))) => Err(format!("{place} {reason}")),
+                Ok(None) => Err(format!("{place} is missing")),
+                Err(failure) => Err(format!("{place} cannot be read: {failure}")),
             };
             listed.push(ListedSession { path, session });
         }
@@ -221,22 +223,26 @@ impl KeyringStore {
         Ok(listed)
     }
 
-    fn delete_entries(&self, stem: &str) {
-        let stem = stem.to_owned();
-        let _ = self.run("delete the session from", move |backend| {
-            delete_entries(backend, &stem)
-        });
+    fn delete_entries(&self, stem: &str) -> Result<(), StoreError> {
+        let owned = stem.to_owned();
+        self.run("delete the session from", move |backend| {
+            delete_entries(backend, &owned)
+        })
+        .map_err(|reason| StoreError::Keychain {
+            entry: entry_place(stem),
+            reason,
+        })
     }
 
-    /// Runs `op` on a helper thread under the timeout. `None` when the keychain was given up
-    /// earlier; `Some(Err(()))` after a failure, which has been reported as a warning.
+    /// Runs `op` on a helper thread under the timeout. The first failure is reported as a
+    /// warning and makes every later call fail at once with the same message.
     fn run<T: Send + 'static>(
         &self,
         what: &str,
         op: impl FnOnce(&dyn KeyringBackend) -> Result<T, String> + Send + 'static,
-    ) -> Option<Result<T, ()>> {
+    ) -> Result<T, String> {
         if self.given_up.load(Ordering::Relaxed) {
-            return None;
+            return Err("the keychain failed earlier in this run".into());
         }
         let backend = Arc::clone(&self.backend);
         let (tx, rx) = mpsc::channel();
@@ -251,17 +257,18 @@ impl KeyringStore {
         let failure = match spawned {
             Err(e) => format!("could not start a thread: {e}"),
             Ok(_) => match rx.recv_timeout(self.timeout) {
-                Ok(Ok(value)) => return Some(Ok(value)),
+                Ok(Ok(value)) => return Ok(value),
                 Ok(Err(e)) => e,
                 Err(_) => format!("no answer within {} ms", self.timeout.as_millis()),
             },
         };
         self.given_up.store(true, Ordering::Relaxed);
         (self.warnings)(&format!(
-            "could not {what} the keychain ({failure}); using session files in {} instead",
+            "could not {what} the keychain ({failure}); for the rest of this run sessions are \
+             kept in files in {}",
             self.files.dir().display()
         ));
-        Some(Err(()))
+        Err(failure)
     }
 }
 
@@ -560,6 +567,19 @@ mod tests {
             "waited too long"
         );
         assert!(f.warnings.lock().unwrap()[0].contains("no answer"));
+    }
+
+    #[test]
+    fn logout_with_a_failing_keychain_is_an_error_and_keeps_the_marker() {
+        let f = fixture("delete-fail", 64 * 1024);
+        let s = session("at-delete", 10);
+        f.store.save(&s).unwrap();
+        f.backend.fail.store(true, Ordering::Relaxed);
+        let err = f.store.delete(&s.key).unwrap_err();
+        assert!(matches!(err, StoreError::Keychain { .. }), "{err:?}");
+        assert!(err.to_string().contains(&s.key.file_stem()), "{err}");
+        assert_eq!(f.store.files().marker_files().unwrap().len(), 1);
+        assert_eq!(f.backend.entries.lock().unwrap().len(), 1);
     }
 
     #[test]

@@ -214,6 +214,11 @@ pub enum StoreError {
     LockTimeout { path: PathBuf, waited: Duration },
     #[error("could not encode the session: {0}")]
     Encode(#[source] serde_json::Error),
+    #[error(
+        "could not delete {entry} ({reason}); unlock the keychain and retry, or delete the entry \
+         with the keychain's own tool"
+    )]
+    Keychain { entry: String, reason: String },
 }
 
 impl StoreError {
@@ -223,7 +228,8 @@ impl StoreError {
             StoreError::NoDataDir
             | StoreError::Io { .. }
             | StoreError::LockTimeout { .. }
-            | StoreError::Encode(_) => ExitCode::Other,
+            | StoreError::Encode(_)
+            | StoreError::Keychain { .. } => ExitCode::Other,
         }
     }
 
