@@ -110,6 +110,16 @@ pub struct KeyringStore {
     given_up: AtomicBool,
 }
 
+impl std::fmt::Debug for KeyringStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyringStore")
+            .field("files", &self.files)
+            .field("timeout", &self.timeout)
+            .field("given_up", &self.given_up)
+            .finish_non_exhaustive()
+    }
+}
+
 impl KeyringStore {
     /// A keychain store over `backend`, with `files` for fallback and locks.
     pub fn new(files: FileStore, backend: Arc<dyn KeyringBackend>, warnings: WarningSink) -> Self {

@@ -270,6 +270,7 @@ impl Drop for SessionLock {
 }
 
 /// The session store chosen by `--storage`.
+#[derive(Debug)]
 pub enum Storage {
     File(FileStore),
     Keyring(KeyringStore),
