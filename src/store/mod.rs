@@ -373,7 +373,7 @@ fn decode(bytes: &[u8], expected_stem: &str, place: &str) -> Result<Session, Str
             return Err(match serde_json::from_slice::<VersionOnly>(bytes) {
                 Ok(v) if v.version != SESSION_FORMAT_VERSION => unknown_version(place, v.version),
                 _ if bytes.iter().all(u8::is_ascii_whitespace) => format!("{place} is empty"),
-                _ => format!("{place} is corrupt or truncated ({err})"),
+                _ => format!("{place} is corrupt or truncated ({})", describe(&err)),
             });
         }
     };
@@ -387,6 +387,19 @@ fn decode(bytes: &[u8], expected_stem: &str, place: &str) -> Result<Session, Str
         ));
     }
     Ok(session)
+}
+
+/// Where and what kind of JSON error, without serde_json's message: it may quote the offending
+/// value, which in a session file can be a token.
+fn describe(err: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match err.classify() {
+        Category::Eof => "ends early",
+        Category::Syntax => "invalid JSON",
+        Category::Data => "unexpected field or value",
+        Category::Io => "read error",
+    };
+    format!("{what} at line {}, column {}", err.line(), err.column())
 }
 
 fn unknown_version(place: &str, version: u32) -> String {
@@ -521,6 +534,16 @@ mod tests {
         let mut other = session(Some(5));
         other.key.profile = "other".into();
         assert!(reason(&encode(&other).unwrap()).contains("another profile"));
+    }
+
+    #[test]
+    fn decode_errors_do_not_quote_the_file() {
+        let stem = key().file_stem();
+        let mut text = String::from_utf8(encode(&session(Some(5))).unwrap()).unwrap();
+        text = text.replace("\"obtained_at\": 0", "\"obtained_at\": \"eyJSECRET\"");
+        let reason = decode(text.as_bytes(), &stem, "the file").unwrap_err();
+        assert!(!reason.contains("SECRET"), "{reason}");
+        assert!(reason.contains("line"), "{reason}");
     }
 
     #[test]
