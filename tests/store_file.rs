@@ -330,7 +330,7 @@ fn list_removes_stale_temp_files_but_not_fresh_ones() {
 }
 
 #[test]
-fn delete_and_delete_all() {
+fn delete_removes_one_session_and_delete_all_removes_the_rest_even_corrupt() {
     let dir = TempDir::new("delete");
     let store = store(&dir);
     let a = numbered_session(&key("a"), 1, 0);

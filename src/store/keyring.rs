@@ -45,12 +45,14 @@ pub trait KeyringBackend: Send + Sync + 'static {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OsKeyring;
 
+#[cfg(feature = "keyring")]
 impl OsKeyring {
     fn entry(name: &str) -> Result<keyring::Entry, String> {
         keyring::Entry::new(KEYRING_SERVICE, name).map_err(|e| e.to_string())
     }
 }
 
+#[cfg(feature = "keyring")]
 impl KeyringBackend for OsKeyring {
     fn get(&self, name: &str) -> Result<Option<Vec<u8>>, String> {
         match Self::entry(name)?.get_secret() {
@@ -83,6 +85,30 @@ impl KeyringBackend for OsKeyring {
         }
     }
 }
+
+/// Built without the `keyring` feature: every call fails, so the store warns once and uses
+/// files.
+#[cfg(not(feature = "keyring"))]
+impl KeyringBackend for OsKeyring {
+    fn get(&self, _name: &str) -> Result<Option<Vec<u8>>, String> {
+        Err(NO_KEYRING.into())
+    }
+
+    fn set(&self, _name: &str, _value: &[u8]) -> Result<(), String> {
+        Err(NO_KEYRING.into())
+    }
+
+    fn delete(&self, _name: &str) -> Result<(), String> {
+        Err(NO_KEYRING.into())
+    }
+
+    fn max_value_len(&self) -> usize {
+        usize::MAX
+    }
+}
+
+#[cfg(not(feature = "keyring"))]
+const NO_KEYRING: &str = "this authcli was built without keychain support";
 
 /// What the main entry holds when the session had to be split.
 #[derive(Serialize, Deserialize)]
