@@ -58,6 +58,8 @@ pub enum Error {
     Flow(#[from] crate::flow::FlowError),
     #[error(transparent)]
     Mock(#[from] crate::mock::MockError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     #[error("could not write to {what}: {source}")]
     Output {
         what: &'static str,
@@ -76,6 +78,7 @@ impl Error {
             Error::Jwt(e) => e.exit_code(),
             Error::Flow(e) => e.exit_code(),
             Error::Mock(e) => e.exit_code(),
+            Error::Store(e) => e.exit_code(),
             Error::Output { .. } => ExitCode::Other,
         }
     }

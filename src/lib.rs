@@ -21,6 +21,7 @@ pub mod loopback;
 pub mod mock;
 pub mod output;
 pub mod secret;
+pub mod store;
 
 pub use error::{Error, ExitCode};
 
