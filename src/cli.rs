@@ -7,12 +7,20 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use crate::store::StorageKind;
+
 /// A command-line OAuth 2.0 / OpenID Connect client.
 ///
 /// Logs you in from a terminal with the authorization code flow + PKCE over a loopback
 /// redirect, prints tokens for scripts, and ships a mock tenant for CI.
 #[derive(Debug, Parser)]
-#[command(name = "authcli", version, about, propagate_version = true, args_override_self = true)]
+#[command(
+    name = "authcli",
+    version,
+    about,
+    propagate_version = true,
+    args_override_self = true
+)]
 pub struct Cli {
     /// More diagnostics on stderr: -v the steps, -vv every HTTP exchange (secrets redacted).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -27,8 +35,20 @@ pub struct Cli {
 /// The subcommands that work today.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Log in with the browser (authorization code + PKCE) and print the tokens.
+    /// Log in with the browser (authorization code + PKCE), store the session, print the tokens.
     Login(Box<LoginArgs>),
+    /// Print a valid access token: cached, else refreshed, else (on a terminal) a new login.
+    Token(Box<TokenArgs>),
+    /// Force a refresh-token grant now, store and print the result.
+    Refresh(Box<RefreshArgs>),
+    /// Delete the session; --revoke also revokes the refresh token at the provider.
+    Logout(Box<LogoutArgs>),
+    /// List stored sessions (never token values).
+    Status(StatusArgs),
+    /// Call the provider's userinfo endpoint with the session's access token.
+    Userinfo(Box<UserinfoArgs>),
+    /// Run a command with a valid access token in AUTHCLI_ACCESS_TOKEN (never on its argv).
+    Exec(Box<ExecArgs>),
     /// Run the built-in mock authorization server (Auth0-shaped) for tests, CI and demos.
     MockTenant(crate::mock::MockTenantArgs),
     /// Zero-setup tour: start the mock tenant in-process and log in against it.
@@ -126,9 +146,114 @@ pub struct LoginArgs {
     /// Do not store the session.
     #[arg(long)]
     pub no_store: bool,
+    /// Where sessions are kept. [default: file]
+    #[arg(long, value_enum, env = "AUTHCLI_STORAGE")]
+    pub storage: Option<StorageKind>,
     /// What to print on stdout.
     #[arg(short, long, value_enum, env = "AUTHCLI_OUTPUT", default_value_t = OutputFormat::Json)]
     pub output: OutputFormat,
+}
+
+/// Options of every command that works on a stored session.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SessionArgs {
+    #[command(flatten)]
+    pub provider: ProviderArgs,
+    /// Where sessions are kept. [default: file]
+    #[arg(long, value_enum, env = "AUTHCLI_STORAGE")]
+    pub storage: Option<StorageKind>,
+}
+
+/// `authcli refresh`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RefreshArgs {
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// What to print on stdout.
+    #[arg(short, long, value_enum, env = "AUTHCLI_OUTPUT", default_value_t = OutputFormat::Json)]
+    pub output: OutputFormat,
+}
+
+/// `authcli token`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// What to print on stdout.
+    #[arg(short, long, value_enum, env = "AUTHCLI_OUTPUT", default_value_t = OutputFormat::Token)]
+    pub output: OutputFormat,
+    /// Refresh unless the cached token stays valid this many more seconds.
+    #[arg(
+        long,
+        env = "AUTHCLI_MIN_TTL",
+        value_name = "SECS",
+        default_value_t = 60
+    )]
+    pub min_ttl: u64,
+    /// Skip the cache and refresh now.
+    #[arg(long)]
+    pub force_refresh: bool,
+}
+
+/// `authcli logout`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct LogoutArgs {
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Also revoke the refresh token at the provider (the session is deleted either way).
+    #[arg(long)]
+    pub revoke: bool,
+    /// Every stored session, not just the selected one.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `authcli status`.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Where sessions are kept. [default: file]
+    #[arg(long, value_enum, env = "AUTHCLI_STORAGE")]
+    pub storage: Option<StorageKind>,
+    /// Output format. [default: table on a terminal, json otherwise]
+    #[arg(short, long, value_enum)]
+    pub output: Option<ReportFormat>,
+}
+
+/// `authcli userinfo`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct UserinfoArgs {
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Output format. [default: table on a terminal, json otherwise]
+    #[arg(short, long, value_enum)]
+    pub output: Option<ReportFormat>,
+}
+
+/// `authcli exec`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Refresh first unless the token stays valid this many more seconds.
+    #[arg(
+        long,
+        env = "AUTHCLI_MIN_TTL",
+        value_name = "SECS",
+        default_value_t = 60
+    )]
+    pub min_ttl: u64,
+    /// The command to run, after `--`.
+    #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+/// Formats for reports (`status`, `userinfo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Machine-readable JSON.
+    Json,
+    /// A table for people.
+    Table,
 }
 
 /// `authcli demo`.
@@ -167,8 +292,20 @@ mod tests {
     #[test]
     fn repeated_single_flags_override_and_lists_append() {
         let cli = Cli::try_parse_from([
-            "authcli", "login", "--login-timeout", "30", "--login-timeout", "1", "--scope",
-            "openid", "--scope", "read:x", "--port", "8400,8401", "--port", "8402",
+            "authcli",
+            "login",
+            "--login-timeout",
+            "30",
+            "--login-timeout",
+            "1",
+            "--scope",
+            "openid",
+            "--scope",
+            "read:x",
+            "--port",
+            "8400,8401",
+            "--port",
+            "8402",
         ])
         .unwrap();
         let Command::Login(args) = cli.command else {

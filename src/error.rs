@@ -60,6 +60,13 @@ pub enum Error {
     Mock(#[from] crate::mock::MockError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Session(#[from] crate::session::SessionError),
+    #[error("could not run `{program}`: {source}")]
+    Exec {
+        program: String,
+        source: std::io::Error,
+    },
     #[error("could not write to {what}: {source}")]
     Output {
         what: &'static str,
@@ -79,7 +86,8 @@ impl Error {
             Error::Flow(e) => e.exit_code(),
             Error::Mock(e) => e.exit_code(),
             Error::Store(e) => e.exit_code(),
-            Error::Output { .. } => ExitCode::Other,
+            Error::Session(e) => e.exit_code(),
+            Error::Exec { .. } | Error::Output { .. } => ExitCode::Other,
         }
     }
 }

@@ -276,6 +276,23 @@ impl HttpClient {
         parse_json_body(what, url, status, &body)
     }
 
+    /// POSTs a form to an endpoint that answers 200 with any body on success (revocation).
+    pub async fn post_empty_ok(
+        &self,
+        what: &'static str,
+        url: &Url,
+        form: &[(&str, &str)],
+        auth: ClientAuth<'_>,
+        client_id: &str,
+    ) -> Result<(), HttpError> {
+        match self.post_form(what, url, form, auth, client_id).await {
+            Ok(_) => Ok(()),
+            // RFC 7009: success is HTTP 200, whatever (if any) body comes with it.
+            Err(HttpError::Malformed { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Exchanges a grant at the token endpoint.
     pub async fn token_request(
         &self,

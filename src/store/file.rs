@@ -7,6 +7,7 @@
 //! if the writer is killed. Loading a session is one lstat, one open and one read: no directory
 //! scan on the hot path.
 
+use sha2::Digest;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -29,6 +30,8 @@ const SESSION_EXT: &str = "json";
 const LOCK_EXT: &str = "lock";
 const TEMP_EXT: &str = "tmp";
 const MARKER_EXT: &str = "keyring";
+/// Per-profile pointer to the current session (a `SessionKey` as JSON).
+const CURRENT_EXT: &str = "current";
 
 /// Sessions as files in one directory.
 pub struct FileStore {
@@ -121,6 +124,28 @@ impl FileStore {
         let bytes = encode(session)?;
         self.ensure_dir()?;
         write_atomic(&self.dir, &self.session_path(&session.key), &bytes)
+    }
+
+    /// Remembers `key` as the profile's current session (the last one logged in or used), so
+    /// `authcli token` without provider flags finds it in one small read.
+    pub fn set_current(&self, key: &SessionKey) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(key).map_err(StoreError::Encode)?;
+        self.ensure_dir()?;
+        write_atomic(&self.dir, &self.current_path(&key.profile), &bytes)
+    }
+
+    /// The profile's current session key, if one was recorded and is readable.
+    pub fn current(&self, profile: &str) -> Option<SessionKey> {
+        let bytes = read_private_file(&self.current_path(profile)).ok()??;
+        serde_json::from_slice::<SessionKey>(&bytes)
+            .ok()
+            .filter(|key| key.profile == profile)
+    }
+
+    fn current_path(&self, profile: &str) -> PathBuf {
+        let digest = sha2::Sha256::digest(profile.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        self.dir.join(format!("{hex}.{CURRENT_EXT}"))
     }
 
     /// Deletes the session for `key`; `true` if there was one. The lock file stays: deleting

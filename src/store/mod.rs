@@ -338,6 +338,24 @@ impl Storage {
         }
     }
 
+    /// Records `key` as its profile's current session (see [`FileStore::set_current`]).
+    pub fn set_current(&self, key: &SessionKey) -> Result<(), StoreError> {
+        match self {
+            Storage::File(files) => files.set_current(key),
+            Storage::Keyring(keyring) => keyring.files().set_current(key),
+            Storage::None => Ok(()),
+        }
+    }
+
+    /// The profile's current session key, if any.
+    pub fn current(&self, profile: &str) -> Option<SessionKey> {
+        match self {
+            Storage::File(files) => files.current(profile),
+            Storage::Keyring(keyring) => keyring.files().current(profile),
+            Storage::None => None,
+        }
+    }
+
     /// Takes the exclusive lock of `key`'s session, waiting up to the store's lock timeout.
     pub fn lock(&self, key: &SessionKey) -> Result<SessionLock, StoreError> {
         match self {

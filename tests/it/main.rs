@@ -3,4 +3,5 @@
 mod browser;
 mod deps;
 mod login;
+mod sessions;
 mod support;

@@ -163,6 +163,17 @@ impl Tenant {
         resp.json::<Vec<Value>>().unwrap()
     }
 
+    /// Forgets every request seen so far.
+    pub fn clear_requests(&self) {
+        let resp = self
+            .control()
+            .delete(format!("{}/__mock/requests", self.base()))
+            .bearer_auth(&self.control_token)
+            .send()
+            .unwrap();
+        assert!(resp.status().is_success());
+    }
+
     /// The requests to one path.
     pub fn requests_to(&self, path: &str) -> Vec<Value> {
         self.requests()
@@ -360,4 +371,45 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
         .query_pairs()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
+}
+
+/// Runs a command to completion (bounded) with no stdin.
+pub fn run(cmd: Command) -> Finished {
+    Running::spawn(cmd).finish()
+}
+
+/// The session files under `home` (`sessions/*.json`).
+pub fn session_files(home: &Path) -> Vec<PathBuf> {
+    let dir = home.join("sessions");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// Rewrites a session file in place (keeping it private), e.g. to make it expired.
+pub fn edit_session(path: &Path, edit: impl FnOnce(&mut Value)) {
+    let mut value: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    edit(&mut value);
+    let tmp = path.with_extension("edit");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&value).unwrap()).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+/// Unix seconds now.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
