@@ -150,7 +150,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, Dro
         });
     }
 
-    let seq = h_log_start(&shared, &req);
+    let seq = log_start(&shared, &req);
     let (outcome, fault_name) = match body {
         Err(e) => (Outcome::Respond(e.into_response(shared.flavor)), None),
         Ok(_) => {
@@ -204,7 +204,7 @@ async fn read_body(headers: &hyper::HeaderMap, body: Incoming) -> Result<Bytes, 
 }
 
 /// Records the request (masked) before it is answered, so a hung request is visible too.
-fn h_log_start(shared: &Shared, req: &Req) -> u64 {
+fn log_start(shared: &Shared, req: &Req) -> u64 {
     let params = match req.body_params() {
         Ok(Params(pairs)) => pairs
             .iter()

@@ -35,27 +35,61 @@ const KNOWN_GRANTS: [&str; 4] = [
 
 /// Everything the tenant is configured with. Each section left out of a config file keeps
 /// its built-in default, so a file with only `[lifetimes]` still has the default clients.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TenantConfig {
-    #[serde(default = "default_clients")]
     pub clients: Vec<ClientConfig>,
-    #[serde(default = "default_apis")]
     pub apis: Vec<ApiConfig>,
-    #[serde(default = "default_client_grants")]
     pub client_grants: Vec<ClientGrant>,
-    #[serde(default = "default_users")]
     pub users: Vec<UserConfig>,
     /// Username of the user `/authorize` signs in when there is no `login_hint`.
-    #[serde(default)]
     pub default_user: Option<String>,
     /// Tenant-wide Allowed Logout URLs, used by `/v2/logout` when no `client_id` is given.
-    #[serde(default)]
     pub allowed_logout_urls: Vec<String>,
-    #[serde(default)]
     pub lifetimes: Lifetimes,
-    #[serde(default)]
     pub device: DeviceSettings,
+}
+
+/// The file as written: a section left out is `None` and gets its default in `resolve`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTenant {
+    clients: Option<Vec<ClientConfig>>,
+    apis: Option<Vec<ApiConfig>>,
+    client_grants: Option<Vec<ClientGrant>>,
+    users: Option<Vec<UserConfig>>,
+    default_user: Option<String>,
+    #[serde(default)]
+    allowed_logout_urls: Vec<String>,
+    #[serde(default)]
+    lifetimes: Lifetimes,
+    #[serde(default)]
+    device: DeviceSettings,
+}
+
+impl RawTenant {
+    fn resolve(self) -> TenantConfig {
+        let clients = self.clients.unwrap_or_else(default_clients);
+        let apis = self.apis.unwrap_or_else(default_apis);
+        // Default grants only for the default client and API that still exist: a file that
+        // replaces the clients must not fail over a grant it never wrote.
+        let client_grants = self.client_grants.unwrap_or_else(|| {
+            default_client_grants()
+                .into_iter()
+                .filter(|g| clients.iter().any(|c| c.client_id == g.client_id))
+                .filter(|g| apis.iter().any(|a| a.identifier == g.audience))
+                .collect()
+        });
+        TenantConfig {
+            clients,
+            apis,
+            client_grants,
+            users: self.users.unwrap_or_else(default_users),
+            default_user: self.default_user,
+            allowed_logout_urls: self.allowed_logout_urls,
+            lifetimes: self.lifetimes,
+            device: self.device,
+        }
+    }
 }
 
 /// The kind of application, as Auth0 names them. Only `native` gets RFC 8252 any-port matching.
@@ -348,7 +382,7 @@ impl TenantConfig {
 
     /// Parses TOML text; `path` only names the source in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self, MockError> {
-        let config: TenantConfig = toml::from_str(text).map_err(|e| {
+        let raw: RawTenant = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
                 .and_then(|span| text.get(..span.start))
@@ -359,6 +393,7 @@ impl TenantConfig {
                 message: e.message().to_string(),
             }
         })?;
+        let config = raw.resolve();
         config.validate().map_err(|message| MockError::Config {
             path: path.to_path_buf(),
             line: None,
