@@ -432,3 +432,22 @@ fn config_profile_supplies_issuer_and_client() {
     let authorize = tenant.requests_to("/authorize");
     assert_eq!(authorize[0]["query"]["scope"], "openid offline_access");
 }
+
+#[cfg(unix)]
+#[test]
+fn the_readme_ci_smoke_script_passes() {
+    let home = TempDir::new("ci-smoke");
+    let out = std::process::Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/ci-smoke.sh"))
+        .env("AUTHCLI", crate::support::bin())
+        .env("TMPDIR", home.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("ci-smoke: ok"), "{stdout}");
+}
