@@ -287,6 +287,7 @@ pub fn status(args: &StatusArgs) -> Result<u8, Error> {
                 "audience": s.key.audience,
                 "subject": s.subject,
                 "scopes": s.key.scopes,
+                "granted_scope": s.scope,
                 "grant": s.grant,
                 "expires_at": s.expires_at.map(output::rfc3339),
                 "expired": !s.valid_for(0, now),

@@ -62,6 +62,9 @@ pub enum Source {
 #[derive(Debug, Clone)]
 pub struct Endpoints {
     pub source: Source,
+    /// The issuer exactly as the provider spells it (`iss` in tokens and RFC 9207 responses is
+    /// compared with this string): from the metadata when there is some, else as configured.
+    pub issuer: String,
     pub authorization: Url,
     pub token: Url,
     pub device_authorization: Option<Url>,
@@ -120,6 +123,7 @@ pub async fn resolve(
         output::step("endpoints given on the command line: skipping discovery");
         return Ok(Endpoints {
             source: Source::Overrides,
+            issuer: cfg.issuer.to_string(),
             authorization: authorization.clone(),
             token: token.clone(),
             device_authorization: o.device_authorization.clone(),
@@ -205,6 +209,7 @@ fn from_metadata(
     let authorization = endpoint("authorization_endpoint", &meta.authorization_endpoint)?;
     let token = endpoint("token_endpoint", &meta.token_endpoint)?;
     Ok(Endpoints {
+        issuer: meta.issuer.clone(),
         source: if is_oidc {
             Source::OpenIdConfiguration(url.clone())
         } else {
@@ -235,6 +240,7 @@ pub fn auth0_defaults(issuer: &Url) -> Endpoints {
     };
     Endpoints {
         source: Source::Auth0Defaults,
+        issuer: issuer.to_string(),
         authorization: at("/authorize"),
         token: at("/oauth/token"),
         device_authorization: Some(at("/oauth/device/code")),

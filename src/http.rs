@@ -49,6 +49,7 @@ fn oauth_hint(error: &str) -> &'static str {
         "access_denied" => "the user or a rule refused; check the audience and the application's permissions",
         "invalid_scope" => "ask only for scopes the application and API allow (--scope)",
         "invalid_request" => "the request was malformed; run with -vv to see what was sent",
+        "invalid_token" => "the access token was refused: run `authcli refresh`, or `authcli login` again",
         "unsupported_grant_type" => "this provider does not support the grant",
         "too_many_requests" | "slow_down" => "wait a moment and try again",
         _ => "see the provider's description above",

@@ -25,7 +25,7 @@ pub const DEFAULT_LEEWAY_SECS: u64 = 60;
 pub enum JwtError {
     #[error("the {what} is not a well-formed JWT: {detail}")]
     Malformed { what: &'static str, detail: String },
-    #[error("the {what} uses algorithm {alg}, which authcli does not accept here")]
+    #[error("the {what} uses algorithm {alg}, which authcli does not accept here (it accepts RS256/384/512, PS256/384/512, ES256/384 and EdDSA)\n  hint: configure the application at the provider to sign with one of those")]
     Algorithm { what: &'static str, alg: String },
     #[error("the {what} was signed with key `{kid}`, which the issuer's JWKS does not list")]
     UnknownKey { what: &'static str, kid: String },
@@ -184,8 +184,13 @@ pub fn verify_id_token(
     validation.set_audience(&[expect.client_id]);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     validation.validate_nbf = true;
-    let data = jsonwebtoken::decode::<Value>(token, &key, &validation)
-        .map_err(|e| describe(what, e.kind(), expect))?;
+    let data = jsonwebtoken::decode::<Value>(token, &key, &validation).map_err(|e| {
+        // Name what the token said, so a near-miss (a trailing slash) is easy to spot.
+        let found = decode_unverified(what, token)
+            .ok()
+            .and_then(|(_, c)| c.get("iss").map(|v| sanitize(&v.to_string())));
+        describe(what, e.kind(), expect, found.as_deref())
+    })?;
     let claims = data.claims;
 
     if let Some(aud) = claims.get("aud").and_then(Value::as_array) {
@@ -211,12 +216,21 @@ pub fn verify_id_token(
     Ok(claims)
 }
 
-fn describe(what: &'static str, kind: &ErrorKind, expect: &IdTokenExpectations<'_>) -> JwtError {
+fn describe(
+    what: &'static str,
+    kind: &ErrorKind,
+    expect: &IdTokenExpectations<'_>,
+    found_iss: Option<&str>,
+) -> JwtError {
     let check = match kind {
         ErrorKind::InvalidSignature => "the signature does not verify".to_string(),
         ErrorKind::ExpiredSignature => "it has expired (exp)".to_string(),
         ErrorKind::ImmatureSignature => "it is not valid yet (nbf)".to_string(),
-        ErrorKind::InvalidIssuer => format!("`iss` is not {}", expect.issuer),
+        ErrorKind::InvalidIssuer => format!(
+            "`iss` is {}, not {}",
+            found_iss.unwrap_or("missing"),
+            expect.issuer
+        ),
         ErrorKind::InvalidAudience => format!("`aud` does not contain {}", expect.client_id),
         ErrorKind::MissingRequiredClaim(c) => format!("the `{c}` claim is missing"),
         ErrorKind::InvalidClaimFormat(c) => format!("the `{c}` claim has the wrong type"),

@@ -19,7 +19,7 @@ use hyper::header::{HeaderValue, CACHE_CONTROL, CONNECTION, CONTENT_TYPE, HOST, 
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::task::JoinSet;
 use url::Url;
 
@@ -42,6 +42,8 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
 /// After the callback, time left for the browser to receive its page.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a browser waits for the outcome of the code exchange before a neutral page.
+const VERDICT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Why the listener could not deliver an authorization code.
 #[derive(Debug, thiserror::Error)]
@@ -172,12 +174,15 @@ impl LoopbackListener {
 
     /// Serves until the first valid callback (or a provider error carried by one).
     ///
-    /// Dropping the returned future closes the listener and every open connection.
+    /// The browser that brought a code is kept waiting for its page until the caller reports
+    /// the end of the login through the returned [`PendingPage`], so it never says "signed in"
+    /// for a login that then fails. Dropping the future closes the listener and every
+    /// connection.
     pub async fn serve(
         self,
         expect: Expectation,
         authorize_url: Url,
-    ) -> Result<Callback, LoopbackError> {
+    ) -> Result<(Callback, PendingPage), LoopbackError> {
         let (outcome_tx, mut outcome_rx) = mpsc::channel::<Outcome>(16);
         let handler = Arc::new(Handler {
             expect,
@@ -211,7 +216,7 @@ impl LoopbackListener {
 
         let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         let mut connections = JoinSet::new();
-        let result = loop {
+        let (result, verdict) = loop {
             tokio::select! {
                 Some(stream) = stream_rx.recv() => {
                     let Ok(permit) = slots.clone().try_acquire_owned() else {
@@ -236,18 +241,44 @@ impl LoopbackListener {
                 }
                 Some(outcome) = outcome_rx.recv() => match outcome {
                     Outcome::Warning(w) => output::warn(&w),
-                    Outcome::Done(result) => break result,
+                    Outcome::Done(result, verdict) => break (result, verdict),
                 },
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
             }
         };
         acceptors.abort_all();
-        // Let the browser receive its page before the process moves on or exits.
+        let page = PendingPage {
+            verdict,
+            connections,
+        };
+        match result {
+            Ok(callback) => Ok((callback, page)),
+            Err(e) => {
+                page.finish(Err(String::new())).await;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The browser's page for a received code, sent once the login has ended.
+#[derive(Debug)]
+pub struct PendingPage {
+    verdict: Option<oneshot::Sender<Result<(), String>>>,
+    connections: JoinSet<()>,
+}
+
+impl PendingPage {
+    /// Shows the browser how the login ended (`Err` carries what to tell the user), then
+    /// gives the connection a moment to deliver the page before the listener goes away.
+    pub async fn finish(mut self, outcome: Result<(), String>) {
+        if let Some(verdict) = self.verdict.take() {
+            let _ = verdict.send(outcome);
+        }
         let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
-            while connections.join_next().await.is_some() {}
+            while self.connections.join_next().await.is_some() {}
         })
         .await;
-        result
     }
 }
 
@@ -278,7 +309,11 @@ fn bind_all(
 
 enum Outcome {
     Warning(String),
-    Done(Result<Callback, LoopbackError>),
+    /// The wait is over; a code's browser waits on the sender for its page.
+    Done(
+        Result<Callback, LoopbackError>,
+        Option<oneshot::Sender<Result<(), String>>>,
+    ),
 }
 
 struct Handler {
@@ -384,12 +419,20 @@ impl Handler {
         }
         match params.code.filter(|c| !c.is_empty()) {
             Some(code) => {
-                self.done(Ok(Callback {
+                let (tx, rx) = oneshot::channel();
+                let callback = Callback {
                     code: AuthorizationCode::new(code),
                     iss: params.iss,
-                }))
-                .await;
-                page(StatusCode::OK, Page::Success)
+                };
+                let _ = self
+                    .outcome
+                    .send(Outcome::Done(Ok(callback), Some(tx)))
+                    .await;
+                match tokio::time::timeout(VERDICT_TIMEOUT, rx).await {
+                    Ok(Ok(Ok(()))) => page(StatusCode::OK, Page::Success),
+                    Ok(Ok(Err(why))) => page(StatusCode::OK, Page::Incomplete(why)),
+                    _ => page(StatusCode::OK, Page::Received),
+                }
             }
             None => {
                 self.warn("ignored a callback with neither a code nor an error; still waiting")
@@ -404,7 +447,7 @@ impl Handler {
     }
 
     async fn done(&self, result: Result<Callback, LoopbackError>) {
-        let _ = self.outcome.send(Outcome::Done(result)).await;
+        let _ = self.outcome.send(Outcome::Done(result, None)).await;
     }
 }
 
@@ -419,7 +462,12 @@ struct CallbackParams {
 
 enum Page {
     Success,
+    /// The provider refused (its error, escaped).
     Failed(String),
+    /// authcli could not complete the login (why, escaped).
+    Incomplete(String),
+    /// The code arrived but the outcome is not known to this page.
+    Received,
     Stray,
     NotHere,
 }
@@ -452,6 +500,17 @@ fn page(status: StatusCode, kind: Page) -> Response<Full<Bytes>> {
                 "<h1>Sign-in failed</h1><p>The provider answered: <code>{}</code></p><p>Return to the terminal for what to do next.</p>",
                 html_escape(&detail)
             ),
+        ),
+        Page::Incomplete(detail) => (
+            "Sign-in not completed",
+            format!(
+                "<h1>Sign-in not completed</h1><p>authcli received the response but could not complete the sign-in: <code>{}</code></p><p>Return to the terminal for what to do next.</p>",
+                html_escape(&detail)
+            ),
+        ),
+        Page::Received => (
+            "Response received",
+            "<h1>Response received</h1><p>authcli has the response. Return to the terminal to see how the sign-in ended.</p>".to_string(),
         ),
         Page::Stray => (
             "Not for this login",

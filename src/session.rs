@@ -30,9 +30,9 @@ pub enum SessionError {
         filter: String,
         login_hint: String,
     },
-    #[error("the session for {issuer} has no refresh token, and its access token has expired\n  hint: run `authcli login` again (ask for the `offline_access` scope to get refresh tokens)")]
+    #[error("the session for {issuer} has no refresh token, so it cannot be renewed\n  hint: run `authcli login` again (with the `offline_access` scope, and for Auth0 an API that allows offline access, to get refresh tokens)")]
     NoRefreshToken { issuer: String },
-    #[error("the provider rejected the refresh token ({error})\n  hint: the session has ended or was revoked: run `authcli login` again")]
+    #[error("the provider rejected the refresh token: {error}\n  hint: the session has ended or was revoked: run `authcli login` again")]
     RefreshRejected { error: String },
     #[error("renewing a {grant} session is not supported yet\n  hint: run `authcli login` again")]
     Unsupported { grant: &'static str },

@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::flow::{FlowError, TokenSet};
 use crate::http::{ClientAuth, HttpClient};
 use crate::jwt::{self, IdTokenExpectations};
-use crate::loopback::{Callback, Expectation, LoopbackListener};
+use crate::loopback::{Callback, Expectation, LoopbackListener, PendingPage};
 use crate::output;
 use crate::secret::{constant_time_eq, AuthorizationCode, Nonce, PkceVerifier, State};
 
@@ -107,7 +107,7 @@ pub async fn login(
 
     let expectation = Expectation {
         state: request.state.clone(),
-        issuer: provider.issuer.to_string(),
+        issuer: endpoints.issuer.clone(),
         iss_required: endpoints.iss_parameter_supported,
     };
     let paste = opts.allow_paste && std::io::stdin().is_terminal();
@@ -128,13 +128,30 @@ pub async fn login(
         tokio::spawn(async move { follow_like_a_browser(url).await })
     });
 
-    let callback = wait_for_callback(server, &request.state, opts, paste).await;
-    if let Some(task) = in_process {
-        task.abort();
-    }
-    let callback = callback?;
+    let waited = wait_for_callback(server, &request.state, opts, paste).await;
+    let (callback, page) = match waited {
+        Ok(got) => got,
+        Err(e) => {
+            if let Some(task) = in_process {
+                task.abort();
+            }
+            return Err(e);
+        }
+    };
     output::step("authorization code received; exchanging it at the token endpoint");
-    exchange(http, provider, endpoints, request, callback.code).await
+    let result = exchange(http, provider, endpoints, request, callback.code).await;
+    if let Some(page) = page {
+        let shown = match &result {
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.to_string().lines().next().unwrap_or_default().to_string()),
+        };
+        page.finish(shown).await;
+    }
+    if let Some(task) = in_process {
+        // The in-process "browser" has its page by now.
+        let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+    }
+    result
 }
 
 fn announce(opener: &Opener, start_url: &Url, redirect_uri: &Url, port: u16, paste: bool) {
@@ -161,11 +178,13 @@ fn announce(opener: &Opener, start_url: &Url, redirect_uri: &Url, port: u16, pas
 }
 
 async fn wait_for_callback(
-    server: impl std::future::Future<Output = Result<Callback, crate::loopback::LoopbackError>>,
+    server: impl std::future::Future<
+        Output = Result<(Callback, PendingPage), crate::loopback::LoopbackError>,
+    >,
     state: &State,
     opts: &BrowserOptions,
     paste: bool,
-) -> Result<Callback, Error> {
+) -> Result<(Callback, Option<PendingPage>), Error> {
     let pasted = async {
         if paste {
             read_pasted(state).await
@@ -174,8 +193,8 @@ async fn wait_for_callback(
         }
     };
     tokio::select! {
-        result = server => Ok(result?),
-        result = pasted => result,
+        result = server => result.map(|(callback, page)| (callback, Some(page))).map_err(Error::from),
+        result = pasted => result.map(|callback| (callback, None)),
         _ = tokio::time::sleep(opts.timeout) => Err(FlowError::Timeout { secs: opts.timeout.as_secs() }.into()),
         _ = tokio::signal::ctrl_c() => Err(FlowError::Interrupted.into()),
     }
@@ -284,6 +303,10 @@ async fn exchange(
             &provider.client_id,
         )
         .await?;
+    let asked_offline = provider.scopes.iter().any(|s| s == "offline_access");
+    if asked_offline && response.refresh_token.is_none() {
+        output::warn("no refresh token was issued although `offline_access` was requested: `authcli token` will need a new login when this token expires (Auth0: allow offline access on the API; some providers also need --param prompt=consent)");
+    }
     let id_claims = match &response.id_token {
         Some(id_token) => Some(
             verify_id_token(
@@ -317,7 +340,7 @@ pub async fn verify_id_token(
     output::step(&format!("verifying the id_token against {jwks_url}"));
     let jwks = jwt::fetch_jwks(http, jwks_url).await?;
     let expect = IdTokenExpectations {
-        issuer: provider.issuer.as_str(),
+        issuer: &endpoints.issuer,
         client_id: &provider.client_id,
         nonce,
         leeway: jwt::DEFAULT_LEEWAY_SECS,

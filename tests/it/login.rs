@@ -295,11 +295,17 @@ fn id_token_with_wrong_nonce_exits_3_and_prints_nothing() {
     tenant.fault(json!({"endpoint": "token", "fault": "token_wrong_nonce"}));
     let home = TempDir::new("login-nonce");
     let mut run = login(&tenant, &home, &[]);
-    browse_plain(&run.start_url());
+    let hops = browse_plain(&run.start_url());
     let out = run.finish();
     assert_eq!(out.code, Some(3), "{}", out.stderr);
     assert!(out.stderr.contains("nonce"), "{}", out.stderr);
     assert!(out.stdout.is_empty());
+    // The browser is not told "signed in" for a login that failed after the callback.
+    let page = &hops.last().unwrap().body;
+    assert!(
+        page.contains("Sign-in not completed") && page.contains("nonce"),
+        "{page}"
+    );
 }
 
 #[test]
@@ -450,4 +456,19 @@ fn the_readme_ci_smoke_script_passes() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("ci-smoke: ok"), "{stdout}");
+}
+
+#[test]
+fn issuer_without_trailing_slash_logs_in() {
+    // RFC-flavoured providers (and most real ones) publish `http://host:port` without a slash;
+    // `iss` in tokens and RFC 9207 responses must be compared with that exact string.
+    let tenant = Tenant::start_with(&["--flavor", "rfc"]);
+    assert!(!tenant.issuer.ends_with('/'), "{}", tenant.issuer);
+    let home = TempDir::new("login-noslash");
+    let mut run = login(&tenant, &home, &[]);
+    let hops = browse_plain(&run.start_url());
+    assert!(hops.last().unwrap().body.contains("You are signed in"));
+    let out = run.finish();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.contains("\"id_token\""));
 }
