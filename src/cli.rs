@@ -321,3 +321,49 @@ mod tests {
         <Cli as clap::CommandFactory>::command().debug_assert();
     }
 }
+
+/// `authcli token …` on its own: the hot path of every script.
+#[derive(Debug, Parser)]
+#[command(name = "authcli token", args_override_self = true)]
+struct TokenOnly {
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
+    #[command(flatten)]
+    args: TokenArgs,
+}
+
+/// Parses the process's command line.
+///
+/// `authcli token …` is parsed with the token command's arguments alone: building the full
+/// command tree costs more than the cache hit itself (SPEC §10). Anything the short parser
+/// does not accept (help, errors, other commands) goes through the full parser, so messages
+/// stay the same. The parsed `Command` trees are leaked on purpose: the process is short-lived
+/// and freeing them is pure start-up cost.
+pub fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|a| a == "token") {
+        let mut cmd = TokenOnly::command();
+        let parsed = cmd
+            .try_get_matches_from_mut(&argv[1..])
+            .ok()
+            .and_then(|m| TokenOnly::from_arg_matches(&m).ok());
+        std::mem::forget(cmd);
+        if let Some(t) = parsed {
+            return Cli {
+                verbose: t.verbose,
+                quiet: t.quiet,
+                command: Command::Token(Box::new(t.args)),
+            };
+        }
+    }
+    let mut cmd = Cli::command();
+    let matches = cmd
+        .try_get_matches_from_mut(argv)
+        .unwrap_or_else(|e| e.exit());
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    std::mem::forget(cmd);
+    cli
+}

@@ -1,9 +1,7 @@
 //! The `authcli` binary: parse, run, turn an error into a message and an exit code.
 
-use clap::Parser;
-
 fn main() -> std::process::ExitCode {
-    let cli = authcli::cli::Cli::parse();
+    let cli = authcli::cli::parse();
     match authcli::run(cli) {
         Ok(code) => std::process::ExitCode::from(code),
         Err(err) => {
