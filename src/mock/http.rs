@@ -259,11 +259,14 @@ pub fn html(status: u16, page: String) -> Resp {
     let mut resp = with_body(status, "text/html; charset=utf-8", page);
     let h = resp.headers_mut();
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    // The pages are self-contained: no scripts, no frames, forms only to ourselves.
+    // The pages are self-contained: no scripts, no frames, forms only to ourselves. Browsers
+    // apply `form-action` to the redirects a form submission leads to as well, so the consent
+    // form must be allowed to end at a (registered, already checked) callback: loopback on any
+    // port, or https.
     h.insert(
         "content-security-policy",
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http://127.0.0.1:* http://localhost:* http://[::1]:* https:; frame-ancestors 'none'",
         ),
     );
     resp

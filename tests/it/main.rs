@@ -3,5 +3,6 @@
 mod browser;
 mod deps;
 mod login;
+mod pages;
 mod sessions;
 mod support;

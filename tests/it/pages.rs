@@ -1,0 +1,306 @@
+//! The mock tenant's `--interactive` pages, driven through WebDriver in headless Chromium:
+//! sign in as a chosen user, deny consent, activate a device code — with the keyboard where a
+//! person would use it.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (installed by `.ci/run`); without them the
+//! tests skip, unless AUTHCLI_REQUIRE_BROWSER is set.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+use crate::support::{authcli, Running, TempDir, Tenant};
+
+const AUDIENCE: &str = "https://api.example.test";
+
+/// A chromedriver on a free loopback port; killed on drop.
+struct Driver {
+    child: Child,
+    url: String,
+    _profile: TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn find(names: &[&str]) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
+        .find(|p| p.is_file())
+}
+
+fn driver() -> Option<Driver> {
+    let chromedriver = find(&["chromedriver"]);
+    let chromium = find(&["chromium", "chromium-browser", "google-chrome"]);
+    let (Some(chromedriver), Some(_)) = (chromedriver, chromium) else {
+        if std::env::var_os("AUTHCLI_REQUIRE_BROWSER").is_some() {
+            panic!("AUTHCLI_REQUIRE_BROWSER is set but chromium/chromedriver are not on PATH");
+        }
+        eprintln!("skipping: chromium or chromedriver not on PATH");
+        return None;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(chromedriver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(Driver {
+        child,
+        url,
+        _profile: TempDir::new("chromedriver-profile"),
+    })
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let chromium = find(&["chromium", "chromium-browser", "google-chrome"]).unwrap();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium,
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                     "--no-first-run", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync",
+                     format!("--user-data-dir={}", driver._profile.path().display())],
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("WebDriver session")
+}
+
+async fn heading(client: &Client) -> String {
+    match client.find(Locator::Css("h1")).await {
+        Ok(h1) => h1.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Waits (bounded) for a page whose `<h1>` is `expected`.
+async fn wait_for_heading(client: &Client, expected: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while heading(client).await != expected {
+        if Instant::now() > deadline {
+            let url = client
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            let source = client.source().await.unwrap_or_default();
+            panic!("no page titled {expected:?}; at {url}:\n{source}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn login(tenant: &Tenant, home: &TempDir) -> Running {
+    let mut cmd = authcli(home.path());
+    cmd.args([
+        "login",
+        "--issuer",
+        &tenant.issuer,
+        "--client-id",
+        "authcli-test",
+    ])
+    .args([
+        "--audience",
+        AUDIENCE,
+        "--no-browser",
+        "--login-timeout",
+        "60",
+    ]);
+    Running::spawn(cmd)
+}
+
+#[tokio::test]
+async fn sign_in_page_logs_in_the_chosen_user_with_the_keyboard() {
+    let Some(driver) = driver() else { return };
+    let tenant = Tenant::start_with(&["--interactive"]);
+    let home = TempDir::new("pages-signin");
+    let mut run = login(&tenant, &home);
+    let start = run.start_url();
+    let client = browser(&driver).await;
+    client.goto(&start).await.unwrap();
+    assert_eq!(heading(&client).await, "Sign in");
+    // Every choice has a label a screen reader can announce.
+    let bob = client
+        .find(Locator::Css("input[name=user][value='auth0|bob']"))
+        .await
+        .unwrap();
+    let label = client
+        .find(Locator::XPath("//label[input[@value='auth0|bob']]"))
+        .await
+        .unwrap();
+    assert!(label.text().await.unwrap().contains("bob@"));
+    bob.click().await.unwrap();
+    client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        heading(&client).await.starts_with("Authorize"),
+        "consent page"
+    );
+    let body = client
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains(AUDIENCE), "consent lists the API: {body}");
+    // Allow with the keyboard: focus the button, press Enter.
+    let allow = client
+        .find(Locator::Css("button[value=allow]"))
+        .await
+        .unwrap();
+    allow.send_keys(&Key::Enter.to_string()).await.unwrap();
+    wait_for_heading(&client, "You are signed in").await;
+    client.close().await.unwrap();
+    let out = tokio::task::spawn_blocking(move || run.finish())
+        .await
+        .unwrap();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let tokens: Value = serde_json::from_str(&out.stdout).unwrap();
+    let (_, claims) =
+        authcli::jwt::decode_unverified("id_token", tokens["id_token"].as_str().unwrap()).unwrap();
+    assert_eq!(claims["sub"], "auth0|bob");
+}
+
+#[tokio::test]
+async fn denying_consent_ends_the_login_with_access_denied() {
+    let Some(driver) = driver() else { return };
+    let tenant = Tenant::start_with(&["--interactive"]);
+    let home = TempDir::new("pages-deny");
+    let mut run = login(&tenant, &home);
+    let start = run.start_url();
+    let client = browser(&driver).await;
+    client.goto(&start).await.unwrap();
+    client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("button[value=deny]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_heading(&client, "Sign-in failed").await;
+    let body = client
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("access_denied"), "{body}");
+    client.close().await.unwrap();
+    let out = tokio::task::spawn_blocking(move || run.finish())
+        .await
+        .unwrap();
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert!(out.stderr.contains("access_denied"));
+}
+
+#[tokio::test]
+async fn device_activation_page_approves_the_typed_code() {
+    let Some(driver) = driver() else { return };
+    let tenant = Tenant::start_with(&["--interactive"]);
+    let http = reqwest::Client::new();
+    let device: Value = http
+        .post(format!("{}/oauth/device/code", tenant.base()))
+        .form(&[
+            ("client_id", "authcli-test"),
+            ("scope", "openid offline_access"),
+            ("audience", AUDIENCE),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let user_code = device["user_code"].as_str().unwrap().to_string();
+    let device_code = device["device_code"].as_str().unwrap().to_string();
+    let poll = || {
+        http.post(format!("{}/oauth/token", tenant.base()))
+            .form(&[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                ("device_code", device_code.as_str()),
+                ("client_id", "authcli-test"),
+            ])
+            .send()
+    };
+    let pending: Value = poll().await.unwrap().json().await.unwrap();
+    assert_eq!(pending["error"], "authorization_pending");
+
+    let client = browser(&driver).await;
+    client
+        .goto(device["verification_uri"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(heading(&client).await, "Activate a device");
+    let input = client.find(Locator::Id("user_code")).await.unwrap();
+    let label = client
+        .find(Locator::Css("label[for=user_code]"))
+        .await
+        .unwrap();
+    assert!(!label.text().await.unwrap().is_empty());
+    input
+        .send_keys(&format!("{user_code}{}", Key::Enter))
+        .await
+        .unwrap();
+    assert_eq!(heading(&client).await, "Confirm the device");
+    let shown = client
+        .find(Locator::Css("code"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(shown, user_code);
+    client
+        .find(Locator::Css("button[value=allow]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(heading(&client).await, "Device approved");
+    client.close().await.unwrap();
+
+    tokio::time::sleep(Duration::from_secs(5)).await; // the device interval
+    let tokens: Value = poll().await.unwrap().json().await.unwrap();
+    assert!(tokens["access_token"].is_string(), "{tokens}");
+}
