@@ -63,7 +63,7 @@ async fn discover_and_login(
     provider: &ProviderConfig,
     opts: &BrowserOptions,
 ) -> Result<(TokenSet, discovery::Endpoints), Error> {
-    let http = HttpClient::new(provider.cacert.as_deref(), provider.timeout)?;
+    let http = HttpClient::for_provider(provider)?;
     let endpoints = discovery::resolve(&http, provider).await?;
     let tokens = crate::flow::auth_code::login(&http, provider, &endpoints, opts).await?;
     Ok((tokens, endpoints))
@@ -242,7 +242,7 @@ async fn revoke(session: &Session, args: &ProviderArgs, profile: &Profile) -> Re
         return Ok(());
     };
     let provider = session::provider_for(session, args, profile)?;
-    let http = HttpClient::new(provider.cacert.as_deref(), provider.timeout)?;
+    let http = HttpClient::for_provider(&provider)?;
     let endpoints = session::endpoints_for(&http, session, &provider, false).await?;
     let url = endpoints
         .revocation
@@ -344,7 +344,7 @@ pub fn userinfo(args: &UserinfoArgs) -> Result<u8, Error> {
     )?;
     let provider = session::provider_for(&session, &args.session.provider, &profile)?;
     let info = runtime()?.block_on(async {
-        let http = HttpClient::new(provider.cacert.as_deref(), provider.timeout)?;
+        let http = HttpClient::for_provider(&provider)?;
         let endpoints = discovery::resolve(&http, &provider).await?;
         let url = endpoints
             .userinfo

@@ -173,13 +173,31 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
+    /// The client for one provider. A loopback issuer (the mock tenant, a local IdP) is never
+    /// reached through a proxy: `HTTP_PROXY` set for the outside world must not break CI.
+    pub fn for_provider(provider: &crate::config::ProviderConfig) -> Result<Self, HttpError> {
+        let loopback = provider
+            .issuer
+            .host()
+            .is_some_and(|h| crate::config::is_loopback_host(&h));
+        Self::build(provider.cacert.as_deref(), provider.timeout, !loopback)
+    }
+
     /// Builds the client: OS trust store plus `cacert`, proxies from the environment.
     pub fn new(cacert: Option<&Path>, timeout: Duration) -> Result<Self, HttpError> {
+        Self::build(cacert, timeout, true)
+    }
+
+    fn build(cacert: Option<&Path>, timeout: Duration, proxies: bool) -> Result<Self, HttpError> {
+        output::trace("setting up the HTTP client (rustls, system trust store)");
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("authcli/", env!("CARGO_PKG_VERSION")));
+        if !proxies {
+            builder = builder.no_proxy();
+        }
         if let Some(path) = cacert {
             let pem = std::fs::read(path).map_err(|e| HttpError::Cacert {
                 path: path.to_path_buf(),

@@ -66,7 +66,7 @@ pub async fn browser_login(
     provider: &ProviderConfig,
     opts: &BrowserOptions,
 ) -> Result<TokenSet, Error> {
-    let http = http::HttpClient::new(provider.cacert.as_deref(), provider.timeout)?;
+    let http = http::HttpClient::for_provider(provider)?;
     let endpoints = discovery::resolve(&http, provider).await?;
     flow::auth_code::login(&http, provider, &endpoints, opts).await
 }

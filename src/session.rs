@@ -319,7 +319,7 @@ pub async fn refresh(
         }
         .into());
     };
-    let http = HttpClient::new(provider.cacert.as_deref(), provider.timeout)?;
+    let http = HttpClient::for_provider(provider)?;
     let endpoints = endpoints_for(&http, session, provider, false).await?;
     output::step(&format!("refreshing at {}", endpoints.token));
     let now = output::now_unix();

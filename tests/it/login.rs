@@ -472,3 +472,127 @@ fn issuer_without_trailing_slash_logs_in() {
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(out.stdout.contains("\"id_token\""));
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_while_waiting_exits_130_and_closes_the_listener() {
+    let tenant = Tenant::start();
+    let home = TempDir::new("login-sigint");
+    let mut run = login(&tenant, &home, &[]);
+    let start = run.start_url();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &run.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = run.finish();
+    assert_eq!(out.code, Some(130), "{}", out.stderr);
+    assert!(out.stderr.contains("interrupted"), "{}", out.stderr);
+    assert!(
+        std::net::TcpStream::connect(authority(&start)).is_err(),
+        "listener still open"
+    );
+}
+
+#[test]
+fn over_ssh_the_port_forwarding_line_is_printed() {
+    let tenant = Tenant::start();
+    let home = TempDir::new("login-ssh");
+    let mut cmd = authcli(home.path());
+    cmd.env("SSH_CONNECTION", "203.0.113.9 52000 198.51.100.7 22")
+        .args([
+            "login",
+            "--issuer",
+            &tenant.issuer,
+            "--client-id",
+            "authcli-test",
+            "--no-browser",
+        ]);
+    let mut run = Running::spawn(cmd);
+    let start = run.start_url();
+    let port = authority(&start).rsplit(':').next().unwrap().to_string();
+    let line = run.wait_for_line("ssh -N -L");
+    assert!(
+        line.contains(&format!("{port}:127.0.0.1:{port} 198.51.100.7")),
+        "{line}"
+    );
+    browse_plain(&start);
+    assert_eq!(run.finish().code, Some(0));
+}
+
+#[test]
+fn localhost_redirect_uri_listens_on_both_stacks() {
+    let tenant = Tenant::start();
+    let home = TempDir::new("login-localhost");
+    let mut run = login(
+        &tenant,
+        &home,
+        &["--redirect-uri", "http://localhost:0/callback"],
+    );
+    let start = run.start_url();
+    assert!(start.starts_with("http://localhost:"), "{start}");
+    let port: u16 = authority(&start)
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    if std::net::TcpListener::bind("[::1]:0").is_ok() {
+        assert!(
+            std::net::TcpStream::connect(("::1", port)).is_ok(),
+            "no IPv6 listener"
+        );
+    }
+    let hops = browse_plain(&start);
+    assert_eq!(hops.last().unwrap().status, 200);
+    assert_eq!(run.finish().code, Some(0));
+    let authorize = tenant.requests_to("/authorize");
+    assert_eq!(
+        authorize[0]["query"]["redirect_uri"],
+        format!("http://localhost:{port}/callback")
+    );
+}
+
+#[test]
+fn proxies_are_bypassed_for_a_loopback_issuer() {
+    let tenant = Tenant::start();
+    let home = TempDir::new("login-proxy");
+    let mut cmd = authcli(home.path());
+    // A proxy that does not exist: any request sent through it would fail with exit 6.
+    cmd.env("HTTP_PROXY", "http://127.0.0.1:9")
+        .env("HTTPS_PROXY", "http://127.0.0.1:9")
+        .args([
+            "login",
+            "--issuer",
+            &tenant.issuer,
+            "--client-id",
+            "authcli-test",
+            "--no-browser",
+        ]);
+    let mut run = Running::spawn(cmd);
+    browse_plain(&run.start_url());
+    let out = run.finish();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+}
+
+#[test]
+fn unusable_cacert_is_a_clear_error() {
+    let home = TempDir::new("login-cacert");
+    let pem = home.path().join("corp.pem");
+    std::fs::write(&pem, "not a certificate").unwrap();
+    let mut cmd = authcli(home.path());
+    cmd.args([
+        "login",
+        "--issuer",
+        "idp.example.com",
+        "--client-id",
+        "x",
+        "--no-browser",
+        "--cacert",
+    ])
+    .arg(&pem);
+    let out = Running::spawn(cmd).finish();
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(out.stderr.contains("corp.pem"), "{}", out.stderr);
+}
