@@ -1,8 +1,19 @@
-//! Integration tests: the real `authcli` binary against `authcli mock-tenant` on 127.0.0.1.
+//! Integration tests, one binary: the real `authcli` binary against `authcli mock-tenant` on
+//! 127.0.0.1, the mock tenant itself, and the session store.
 
 mod browser;
 mod deps;
 mod login;
+mod mock_binary;
+mod mock_faults;
+mod mock_grants;
+mod mock_http;
+mod mock_tenant;
 mod pages;
 mod sessions;
+mod store_crash;
+mod store_file;
+mod store_keyring;
+mod store_lock;
+mod store_support;
 mod support;

@@ -3,13 +3,11 @@
 //! and never hang or panic. The fake-keychain tests beside the code cover splitting, timeouts
 //! and stale entries; this one checks the real backend's failure path.
 
-mod store_support;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::store_support::{found, key, numbered_session, TempDir};
 use authcli::store::{FileStore, KeyringStore, OsKeyring, WarningSink};
-use store_support::{found, key, numbered_session, TempDir};
 
 #[cfg(target_os = "linux")]
 #[test]

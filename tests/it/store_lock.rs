@@ -1,16 +1,14 @@
 //! The per-session lock: one holder at a time across threads and processes, a bounded wait
 //! that names the lock file, release on drop, and no contention between different sessions.
 
-mod store_support;
-
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::store_support::{key, TempDir};
 use authcli::store::{ignore_warnings, FileStore, StoreError};
-use store_support::{key, TempDir};
 
 const CHILD_ENV: &str = "AUTHCLI_TEST_LOCK_CHILD_DIR";
 const ITERATIONS: u32 = 10;
@@ -82,7 +80,7 @@ fn processes_hold_the_lock_one_at_a_time() {
     let children: Vec<_> = (0..3)
         .map(|_| {
             Command::new(&exe)
-                .args(["--exact", "lock_child", "--test-threads=1"])
+                .args(["--exact", "store_lock::lock_child", "--test-threads=1"])
                 .env(CHILD_ENV, dir.path())
                 .stdout(Stdio::null())
                 .spawn()

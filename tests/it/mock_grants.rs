@@ -1,13 +1,10 @@
 //! Refresh-token families, revocation, client credentials, userinfo, the device flow,
 //! logout, the RFC flavor, config files, seeds, key rotation and interactive pages.
 
-#[path = "support/mock_http.rs"]
-mod mock_http;
-
 use std::path::Path;
 
+use crate::mock_http::*;
 use authcli::mock::{Flavor, MockOptions, MockTenant, TenantConfig};
-use mock_http::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 

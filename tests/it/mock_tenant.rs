@@ -1,10 +1,7 @@
 //! The mock tenant in-process: discovery, JWKS, authorize and the code exchange, Auth0's
 //! error statuses, the control API and the request log.
 
-#[path = "support/mock_http.rs"]
-mod mock_http;
-
-use mock_http::*;
+use crate::mock_http::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 

@@ -1,17 +1,15 @@
 //! The file store: round trips, private modes, and every kind of untrustworthy session file
 //! turned into `Rejected` with a reason instead of a crash.
 
-mod store_support;
-
 use std::fs;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use crate::store_support::{found, key, numbered_session, rejected, TempDir};
 use authcli::store::{
     ignore_warnings, FileStore, LoadOutcome, Storage, StorageKind, StoreError, WarningSink,
     SESSION_FORMAT_VERSION,
 };
-use store_support::{found, key, numbered_session, rejected, TempDir};
 
 fn store(dir: &TempDir) -> FileStore {
     FileStore::new(dir.sessions()).with_warnings(ignore_warnings())
@@ -111,7 +109,7 @@ fn default_dir_follows_authcli_home() {
 #[cfg(unix)]
 #[test]
 fn directory_is_0700_and_files_are_0600() {
-    use store_support::mode;
+    use crate::store_support::mode;
     let dir = TempDir::new("modes");
     let store = store(&dir);
     let session = numbered_session(&key("default"), 1, 0);
@@ -125,7 +123,7 @@ fn directory_is_0700_and_files_are_0600() {
 #[cfg(unix)]
 #[test]
 fn a_loose_existing_directory_is_made_private_with_a_warning() {
-    use store_support::{mode, set_mode};
+    use crate::store_support::{mode, set_mode};
     let dir = TempDir::new("loose-dir");
     fs::create_dir_all(dir.sessions()).unwrap();
     set_mode(&dir.sessions(), 0o755);
@@ -143,7 +141,7 @@ fn a_loose_existing_directory_is_made_private_with_a_warning() {
 #[cfg(unix)]
 #[test]
 fn saving_replaces_a_loose_file_with_a_private_one() {
-    use store_support::{mode, set_mode};
+    use crate::store_support::{mode, set_mode};
     let dir = TempDir::new("replace-loose");
     let store = store(&dir);
     let session = numbered_session(&key("default"), 1, 0);
@@ -164,7 +162,7 @@ fn load_planted(name: &str, bytes: &[u8]) -> (String, String) {
     let path = store.session_path(&key);
     fs::write(&path, bytes).unwrap();
     #[cfg(unix)]
-    store_support::set_mode(&path, 0o600);
+    crate::store_support::set_mode(&path, 0o600);
     (
         rejected(store.load(&key).unwrap()),
         path.display().to_string(),
@@ -234,11 +232,11 @@ fn group_or_world_readable_session_is_rejected() {
     store.save(&session).unwrap();
     let path = store.session_path(&session.key);
     for loose in [0o640, 0o604, 0o660, 0o606] {
-        store_support::set_mode(&path, loose);
+        crate::store_support::set_mode(&path, loose);
         let reason = rejected(store.load(&session.key).unwrap());
         assert!(reason.contains(&format!("{loose:03o}")), "{reason}");
     }
-    store_support::set_mode(&path, 0o600);
+    crate::store_support::set_mode(&path, 0o600);
     assert_eq!(found(store.load(&session.key).unwrap()), session);
 }
 
@@ -283,7 +281,7 @@ fn list_reports_good_and_bad_sessions_and_ignores_other_files() {
     let bad_key = key("bad");
     fs::write(store.session_path(&bad_key), b"{").unwrap();
     #[cfg(unix)]
-    store_support::set_mode(&store.session_path(&bad_key), 0o600);
+    crate::store_support::set_mode(&store.session_path(&bad_key), 0o600);
     fs::write(dir.sessions().join("notes.json"), b"{}").unwrap();
     fs::write(dir.sessions().join(".abc.1.2.3.tmp"), b"{").unwrap();
 

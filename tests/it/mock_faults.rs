@@ -1,12 +1,9 @@
 //! Injected faults, observed from the outside the way a client under test would see them.
 
-#[path = "support/mock_http.rs"]
-mod mock_http;
-
 use std::time::{Duration, Instant};
 
+use crate::mock_http::*;
 use authcli::mock::{FaultSpec, MockOptions};
-use mock_http::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 

@@ -5,13 +5,11 @@
 //! The writer is this test binary itself, re-run with `CHILD_ENV` set so that only
 //! `crash_writer_child` does anything.
 
-mod store_support;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::store_support::{assert_whole, found, key, numbered_session, TempDir};
 use authcli::store::{ignore_warnings, FileStore, LoadOutcome};
-use store_support::{assert_whole, found, key, numbered_session, TempDir};
 
 const CHILD_ENV: &str = "AUTHCLI_TEST_CRASH_WRITER_DIR";
 /// Big enough that a write takes measurable time, so kills land inside writes.
@@ -60,7 +58,11 @@ fn sigkill_during_saves_never_leaves_a_corrupt_session() {
     let mut last = 0;
     for round in 0..ROUNDS {
         let mut child = Command::new(&exe)
-            .args(["--exact", "crash_writer_child", "--test-threads=1"])
+            .args([
+                "--exact",
+                "store_crash::crash_writer_child",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, dir.sessions())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
