@@ -4,10 +4,14 @@
 //!
 //! `cli` (flags) → `config` (flags + env + profile → validated config) → `discovery`
 //! (endpoints) → `flow` (a grant: `auth_code`, …) → `http` (token endpoint) / `loopback`
-//! (redirect listener) / `browser` → `jwt` (id_token verification) → `output` (stdout data,
-//! stderr messages). `mock` is the mock tenant that tests, CI and `authcli demo` start.
-//! `secret` holds the redacting newtypes every credential lives in; `error` maps every
-//! failure to one exit code of SPEC §7.
+//! (redirect listener) / `browser` → `jwt` (id_token verification) → `session` + `store`
+//! (sessions on disk or in the keychain) → `output` (stdout data, stderr messages).
+//! `commands` wires one subcommand each; `mock` is the mock tenant that tests, CI and
+//! `authcli demo` start. `secret` holds the redacting newtypes every credential lives in;
+//! `error` maps every failure to one exit code of SPEC §7.
+//!
+//! The cache hit of `authcli token` (`commands::token` → `session::find`) is synchronous
+//! file reading: no async runtime, no HTTP client.
 
 pub mod browser;
 pub mod cli;
