@@ -144,6 +144,17 @@ fn valid_session(
     }
 }
 
+/// The session a command's options select, renewed if it must be.
+fn selected_session(
+    args: &crate::cli::SessionArgs,
+    min_ttl: u64,
+    force: bool,
+) -> Result<(Session, Profile), Error> {
+    let (wanted, profile, storage) = session::select(args)?;
+    let session = valid_session(&storage, &wanted, &profile, &args.provider, min_ttl, force)?;
+    Ok((session, profile))
+}
+
 /// `authcli token`.
 pub fn token(args: &TokenArgs) -> Result<u8, Error> {
     let (wanted, profile, storage) = session::select(&args.session)?;
@@ -184,8 +195,7 @@ pub fn token(args: &TokenArgs) -> Result<u8, Error> {
 
 /// `authcli refresh`.
 pub fn refresh(args: &RefreshArgs) -> Result<u8, Error> {
-    let (wanted, profile, storage) = session::select(&args.session)?;
-    let session = valid_session(&storage, &wanted, &profile, &args.session.provider, 0, true)?;
+    let (session, _) = selected_session(&args.session, 0, true)?;
     print_tokens(
         args.output,
         &session::tokens_of(&session, output::now_unix()),
@@ -333,15 +343,7 @@ pub fn status(args: &StatusArgs) -> Result<u8, Error> {
 
 /// `authcli userinfo`.
 pub fn userinfo(args: &UserinfoArgs) -> Result<u8, Error> {
-    let (wanted, profile, storage) = session::select(&args.session)?;
-    let session = valid_session(
-        &storage,
-        &wanted,
-        &profile,
-        &args.session.provider,
-        10,
-        false,
-    )?;
+    let (session, profile) = selected_session(&args.session, 10, false)?;
     let provider = session::provider_for(&session, &args.session.provider, &profile)?;
     let info = runtime()?.block_on(async {
         let http = HttpClient::for_provider(&provider)?;
@@ -378,15 +380,7 @@ pub fn userinfo(args: &UserinfoArgs) -> Result<u8, Error> {
 
 /// `authcli exec -- CMD…`: the child's exit code becomes authcli's.
 pub fn exec(args: &ExecArgs) -> Result<u8, Error> {
-    let (wanted, profile, storage) = session::select(&args.session)?;
-    let session = valid_session(
-        &storage,
-        &wanted,
-        &profile,
-        &args.session.provider,
-        args.min_ttl,
-        false,
-    )?;
+    let (session, _) = selected_session(&args.session, args.min_ttl, false)?;
     let Some((program, rest)) = args.command.split_first() else {
         return Ok(2);
     };

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::json;
 
-use crate::support::{authcli, Running, TempDir, Tenant};
+use crate::support::{start_login, Running, TempDir, Tenant};
 
 fn chromium() -> Option<PathBuf> {
     let names = [
@@ -57,22 +57,7 @@ fn dump_dom(chromium: &PathBuf, url: &str, profile: &TempDir) -> String {
 }
 
 fn login(tenant: &Tenant, home: &TempDir) -> Running {
-    let mut cmd = authcli(home.path());
-    cmd.args([
-        "login",
-        "--issuer",
-        &tenant.issuer,
-        "--client-id",
-        "authcli-test",
-    ])
-    .args([
-        "--audience",
-        "https://api.example.test",
-        "--no-browser",
-        "--login-timeout",
-        "60",
-    ]);
-    Running::spawn(cmd)
+    start_login(tenant, home, &[])
 }
 
 #[test]

@@ -3,29 +3,12 @@
 use serde_json::{json, Value};
 
 use crate::support::{
-    authcli, browse, browse_plain, query_param, raw_request, Running, TempDir, Tenant,
+    authcli, browse, browse_plain, query_param, raw_request, start_login, Running, TempDir, Tenant,
+    AUDIENCE,
 };
 
-const AUDIENCE: &str = "https://api.example.test";
-
 fn login(tenant: &Tenant, home: &TempDir, extra: &[&str]) -> Running {
-    let mut cmd = authcli(home.path());
-    cmd.args([
-        "login",
-        "--issuer",
-        &tenant.issuer,
-        "--client-id",
-        "authcli-test",
-    ])
-    .args([
-        "--audience",
-        AUDIENCE,
-        "--no-browser",
-        "--login-timeout",
-        "30",
-    ])
-    .args(extra);
-    Running::spawn(cmd)
+    start_login(tenant, home, extra)
 }
 
 fn authority(start_url: &str) -> String {

@@ -12,9 +12,7 @@ use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
-use crate::support::{authcli, Running, TempDir, Tenant};
-
-const AUDIENCE: &str = "https://api.example.test";
+use crate::support::{start_login, Running, TempDir, Tenant, AUDIENCE};
 
 /// A chromedriver on a free loopback port; killed on drop.
 struct Driver {
@@ -117,22 +115,7 @@ async fn wait_for_heading(client: &Client, expected: &str) {
 }
 
 fn login(tenant: &Tenant, home: &TempDir) -> Running {
-    let mut cmd = authcli(home.path());
-    cmd.args([
-        "login",
-        "--issuer",
-        &tenant.issuer,
-        "--client-id",
-        "authcli-test",
-    ])
-    .args([
-        "--audience",
-        AUDIENCE,
-        "--no-browser",
-        "--login-timeout",
-        "60",
-    ]);
-    Running::spawn(cmd)
+    start_login(tenant, home, &[])
 }
 
 #[tokio::test]

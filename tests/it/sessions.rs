@@ -4,30 +4,13 @@
 use serde_json::{json, Value};
 
 use crate::support::{
-    authcli, browse_plain, edit_session, now, run, session_files, Running, TempDir, Tenant,
+    authcli, browse_plain, edit_session, now, run, session_files, start_login, Running, TempDir,
+    Tenant, AUDIENCE,
 };
-
-const AUDIENCE: &str = "https://api.example.test";
 
 /// Logs in (storing the session) and returns the printed tokens.
 fn login(tenant: &Tenant, home: &TempDir, extra: &[&str]) -> Value {
-    let mut cmd = authcli(home.path());
-    cmd.args([
-        "login",
-        "--issuer",
-        &tenant.issuer,
-        "--client-id",
-        "authcli-test",
-    ])
-    .args([
-        "--audience",
-        AUDIENCE,
-        "--no-browser",
-        "--login-timeout",
-        "30",
-    ])
-    .args(extra);
-    let mut running = Running::spawn(cmd);
+    let mut running = start_login(tenant, home, extra);
     browse_plain(&running.start_url());
     let out = running.finish();
     assert_eq!(out.code, Some(0), "{}", out.stderr);

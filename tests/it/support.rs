@@ -418,3 +418,27 @@ pub fn now() -> u64 {
         .unwrap()
         .as_secs()
 }
+
+/// The API audience of the mock tenant's built-in tenant.
+pub const AUDIENCE: &str = "https://api.example.test";
+
+/// `authcli login` against `tenant` as the built-in native client, no browser, started.
+pub fn start_login(tenant: &Tenant, home: &TempDir, extra: &[&str]) -> Running {
+    let mut cmd = authcli(home.path());
+    cmd.args([
+        "login",
+        "--issuer",
+        &tenant.issuer,
+        "--client-id",
+        "authcli-test",
+    ])
+    .args([
+        "--audience",
+        AUDIENCE,
+        "--no-browser",
+        "--login-timeout",
+        "60",
+    ])
+    .args(extra);
+    Running::spawn(cmd)
+}
