@@ -296,3 +296,19 @@ fn a_refused_refresh_adopts_tokens_another_process_stored_meanwhile() {
     assert!(rotated.contains(adopted.access_token.expose()));
     assert_ne!(adopted.refresh_token, old.refresh_token);
 }
+
+#[test]
+fn logout_all_deletes_every_session() {
+    let tenant = Tenant::start();
+    let home = TempDir::new("logout-all");
+    login(&tenant, &home, &[]);
+    login(&tenant, &home, &["--scope", "openid offline_access"]);
+    assert_eq!(session_files(home.path()).len(), 2);
+    let mut cmd = authcli(home.path());
+    cmd.args(["logout", "--all"]);
+    let out = run(cmd);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stderr.contains("2 session(s)"), "{}", out.stderr);
+    assert!(session_files(home.path()).is_empty());
+    assert_eq!(token(&home, &[]).code, Some(4));
+}
