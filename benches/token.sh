@@ -7,9 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null || { echo "hyperfine missing: apt-get install hyperfine" >&2; exit 1; }
-cargo build --release --quiet --bin authcli --example hello
+cargo build --release --quiet --bin authcli
 bin=target/release/authcli
 work=$(mktemp -d)
+# The reference: hello-world compiled with the release profile's settings.
+rustc --edition 2021 -C opt-level=3 -C lto=fat -C codegen-units=1 -C panic=abort -C strip=symbols \
+  -o "$work/hello" benches/reference/hello.rs
 trap 'kill $mock 2>/dev/null || true; rm -rf "$work"' EXIT
 
 "$bin" mock-tenant --port 0 > "$work/issuer" &
@@ -22,7 +25,7 @@ export AUTHCLI_HOME="$work/home"
 test "$("$bin" token)" != "" || { echo "no cached token" >&2; exit 1; }
 
 hyperfine --warmup 50 --runs "${RUNS:-500}" -N --export-json "$work/token.json" \
-  -n hello-world target/release/examples/hello \
+  -n hello-world "$work/hello" \
   -n "authcli token" "$bin token"
 
 python3 - "$work/token.json" <<'PY'
