@@ -29,7 +29,7 @@ console.log(server.issuer.url);
 JS
 
 "$bin" mock-tenant --port 0 > "$work/authcli.url" & pids+=($!)
-(cd "$work" && node ref.mjs > "$work/ref.url") & pids+=($!)
+(cd "$work" && exec node ref.mjs > "$work/ref.url") & pids+=($!)
 for f in authcli.url ref.url; do
   for _ in $(seq 200); do [ -s "$work/$f" ] && break; sleep 0.05; done
 done
