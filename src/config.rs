@@ -337,6 +337,13 @@ pub fn is_loopback_host(host: &url::Host<&str>) -> bool {
 }
 
 /// `tenant.us.auth0.com` → `https://tenant.us.auth0.com/`; `http://` only for loopback.
+///
+/// ```
+/// use authcli::config::parse_issuer;
+/// assert_eq!(parse_issuer("tenant.us.auth0.com").unwrap().as_str(), "https://tenant.us.auth0.com/");
+/// assert!(parse_issuer("http://127.0.0.1:8080").is_ok());
+/// assert!(parse_issuer("http://tenant.us.auth0.com").is_err()); // plain http off loopback
+/// ```
 pub fn parse_issuer(raw: &str) -> Result<Url, ConfigError> {
     let raw = raw.trim();
     let invalid = |reason: String| ConfigError::Invalid {

@@ -97,6 +97,14 @@ impl PkceVerifier {
 }
 
 /// `BASE64URL(SHA256(input))`, the PKCE S256 transform (the mock tenant checks with it too).
+///
+/// ```
+/// // RFC 7636 Appendix B.
+/// assert_eq!(
+///     authcli::secret::s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+///     "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+/// );
+/// ```
 pub fn s256(input: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(input.as_bytes()))
 }
