@@ -579,3 +579,107 @@ fn unusable_cacert_is_a_clear_error() {
     assert_eq!(out.code, Some(1), "{}", out.stderr);
     assert!(out.stderr.contains("corp.pem"), "{}", out.stderr);
 }
+
+/// Runs `authcli login` on a pseudo-terminal (util-linux `script`), so stdin is a terminal.
+#[cfg(target_os = "linux")]
+fn login_on_a_terminal(tenant: &Tenant, home: &TempDir) -> Option<std::process::Child> {
+    if !std::path::Path::new("/usr/bin/script").exists() {
+        eprintln!("skipping: util-linux `script` is not installed");
+        return None;
+    }
+    let command = format!(
+        "{} login --issuer {} --client-id authcli-test --audience {AUDIENCE} --no-browser --login-timeout 30 -o token",
+        crate::support::bin().display(),
+        tenant.issuer
+    );
+    let isolated = authcli(home.path());
+    let mut script = std::process::Command::new("/usr/bin/script");
+    script
+        .env_clear()
+        .envs(isolated.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .args(["-qfec", &command, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    Some(script.spawn().unwrap())
+}
+
+/// The URL the provider redirects the browser to, fetched without reaching the listener.
+#[cfg(target_os = "linux")]
+fn redirect_target(start: &str) -> String {
+    let client = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let location = |url: &str| -> String {
+        let resp = client.get(url).send().unwrap();
+        resp.headers()["location"].to_str().unwrap().to_string()
+    };
+    let authorize = location(start);
+    location(&authorize)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn pasting_the_redirect_url_at_the_prompt_completes_the_login() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::time::{Duration, Instant};
+    let tenant = Tenant::start();
+    let home = TempDir::new("login-paste");
+    let Some(mut child) = login_on_a_terminal(&tenant, &home) else {
+        return;
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let mut start = None;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+            if let Some(url) = line.split_whitespace().find(|w| w.ends_with("/login")) {
+                start = Some(url.to_string());
+            }
+            let prompt = line.contains("paste the URL");
+            seen.push(line);
+            if prompt && start.is_some() {
+                break;
+            }
+        }
+    }
+    let start = start.unwrap_or_else(|| panic!("no start URL / prompt:\n{}", seen.join("\n")));
+    // The browser is elsewhere (another machine): the user pastes where it ended up.
+    let final_url = redirect_target(&start);
+    assert!(final_url.contains("/callback?code="), "{final_url}");
+    writeln!(stdin, "{final_url}").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "login did not finish after the paste"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let rest: Vec<String> = rx.try_iter().collect();
+    assert!(status.success(), "{}\n{}", seen.join("\n"), rest.join("\n"));
+    assert!(
+        rest.iter()
+            .any(|l| l.trim().starts_with("ey") && l.trim().split('.').count() == 3),
+        "no token printed:\n{}",
+        rest.join("\n")
+    );
+    // The code went through the paste, never through the listener.
+    assert_eq!(tenant.requests_to("/oauth/token").len(), 1);
+}
