@@ -118,6 +118,23 @@ pub struct ProviderArgs {
 pub struct LoginArgs {
     #[command(flatten)]
     pub provider: ProviderArgs,
+    #[command(flatten)]
+    pub browser: BrowserArgs,
+    /// Do not store the session.
+    #[arg(long)]
+    pub no_store: bool,
+    /// Where sessions are kept. [default: file]
+    #[arg(long, value_enum, env = "AUTHCLI_STORAGE")]
+    pub storage: Option<StorageKind>,
+    /// What to print on stdout.
+    #[arg(short, long, value_enum, env = "AUTHCLI_OUTPUT", default_value_t = OutputFormat::Json)]
+    pub output: OutputFormat,
+}
+
+/// How the browser part of a login runs (`login`, and `token` when it has to log in).
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Browser options")]
+pub struct BrowserArgs {
     /// Fixed loopback port(s) to try in turn, e.g. 8400,8401 (Auth0 matches ports exactly).
     #[arg(
         long = "port",
@@ -143,15 +160,6 @@ pub struct LoginArgs {
     /// Seconds to wait for the browser to come back. [default: 300]
     #[arg(long, env = "AUTHCLI_LOGIN_TIMEOUT", value_name = "SECS")]
     pub login_timeout: Option<u64>,
-    /// Do not store the session.
-    #[arg(long)]
-    pub no_store: bool,
-    /// Where sessions are kept. [default: file]
-    #[arg(long, value_enum, env = "AUTHCLI_STORAGE")]
-    pub storage: Option<StorageKind>,
-    /// What to print on stdout.
-    #[arg(short, long, value_enum, env = "AUTHCLI_OUTPUT", default_value_t = OutputFormat::Json)]
-    pub output: OutputFormat,
 }
 
 /// Options of every command that works on a stored session.
@@ -193,6 +201,8 @@ pub struct TokenArgs {
     /// Skip the cache and refresh now.
     #[arg(long)]
     pub force_refresh: bool,
+    #[command(flatten)]
+    pub browser: BrowserArgs,
 }
 
 /// `authcli logout`.
@@ -311,9 +321,9 @@ mod tests {
         let Command::Login(args) = cli.command else {
             panic!("not login")
         };
-        assert_eq!(args.login_timeout, Some(1));
+        assert_eq!(args.browser.login_timeout, Some(1));
         assert_eq!(args.provider.scopes, vec!["openid", "read:x"]);
-        assert_eq!(args.ports, vec![8400, 8401, 8402]);
+        assert_eq!(args.browser.ports, vec![8400, 8401, 8402]);
     }
 
     #[test]

@@ -176,6 +176,7 @@ pub fn token(args: &TokenArgs) -> Result<u8, Error> {
             output::info("No usable session: starting a login.");
             let login_args = LoginArgs {
                 provider: args.session.provider.clone(),
+                browser: args.browser.clone(),
                 storage: args.session.storage,
                 ..LoginArgs::default()
             };

@@ -519,11 +519,11 @@ impl LoginConfig {
     /// Like [`LoginConfig::resolve`] with an already loaded profile (tests, library users).
     pub fn resolve_with(args: &LoginArgs, profile: &Profile) -> Result<Self, ConfigError> {
         let provider = ProviderConfig::resolve(&args.provider, profile)?;
-        let redirect = if let Some(uri) = &args.redirect_uri {
+        let redirect = if let Some(uri) = &args.browser.redirect_uri {
             parse_redirect_uri(uri)?
-        } else if !args.ports.is_empty() {
+        } else if !args.browser.ports.is_empty() {
             RedirectSpec {
-                ports: args.ports.clone(),
+                ports: args.browser.ports.clone(),
                 ..RedirectSpec::default()
             }
         } else if let Some(uri) = &profile.redirect_uri {
@@ -541,9 +541,9 @@ impl LoginConfig {
                 reason: "0 (random) cannot be combined with fixed ports".into(),
             });
         }
-        let opener = if args.no_browser {
+        let opener = if args.browser.no_browser {
             Opener::Nothing
-        } else if let Some(cmd) = &args.browser_command {
+        } else if let Some(cmd) = &args.browser.browser_command {
             parse_browser_command("--browser-command", cmd)?
         } else if let Some(cmd) = &profile.browser_command {
             parse_browser_command("browser_command", cmd)?
@@ -556,6 +556,7 @@ impl LoginConfig {
             Opener::System
         };
         let login_timeout = args
+            .browser
             .login_timeout
             .or(profile.login_timeout)
             .unwrap_or(DEFAULT_LOGIN_TIMEOUT_SECS);

@@ -583,12 +583,22 @@ fn unusable_cacert_is_a_clear_error() {
 /// Runs `authcli login` on a pseudo-terminal (util-linux `script`), so stdin is a terminal.
 #[cfg(target_os = "linux")]
 fn login_on_a_terminal(tenant: &Tenant, home: &TempDir) -> Option<std::process::Child> {
+    on_a_terminal(tenant, home, "login --login-timeout 30 -o token")
+}
+
+/// Runs `authcli SUBCOMMAND` for the built-in client on a pseudo-terminal.
+#[cfg(target_os = "linux")]
+pub fn on_a_terminal(
+    tenant: &Tenant,
+    home: &TempDir,
+    subcommand: &str,
+) -> Option<std::process::Child> {
     if !std::path::Path::new("/usr/bin/script").exists() {
         eprintln!("skipping: util-linux `script` is not installed");
         return None;
     }
     let command = format!(
-        "{} login --issuer {} --client-id authcli-test --audience {AUDIENCE} --no-browser --login-timeout 30 -o token",
+        "{} {subcommand} --issuer {} --client-id authcli-test --audience {AUDIENCE} --no-browser",
         crate::support::bin().display(),
         tenant.issuer
     );
@@ -682,4 +692,72 @@ fn pasting_the_redirect_url_at_the_prompt_completes_the_login() {
     );
     // The code went through the paste, never through the listener.
     assert_eq!(tenant.requests_to("/oauth/token").len(), 1);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn token_on_a_terminal_without_a_session_starts_a_login_and_stores_it() {
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+    let tenant = Tenant::start();
+    let home = TempDir::new("token-interactive");
+    let Some(mut child) = on_a_terminal(&tenant, &home, "token") else {
+        return;
+    };
+    let _stdin = child.stdin.take();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let start = loop {
+        assert!(
+            Instant::now() < deadline,
+            "no start URL:\n{}",
+            seen.join("\n")
+        );
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+            let url = line
+                .split_whitespace()
+                .find(|w| w.ends_with("/login"))
+                .map(String::from);
+            seen.push(line);
+            if let Some(url) = url {
+                break url;
+            }
+        }
+    };
+    assert!(
+        seen.iter().any(|l| l.contains("starting a login")),
+        "{}",
+        seen.join("\n")
+    );
+    browse_plain(&start);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "token did not finish");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let rest: Vec<String> = rx.try_iter().collect();
+    assert!(status.success(), "{}\n{}", seen.join("\n"), rest.join("\n"));
+    assert!(
+        rest.iter().any(|l| l.trim().starts_with("ey")),
+        "{}",
+        rest.join("\n")
+    );
+    assert_eq!(
+        crate::support::session_files(home.path()).len(),
+        1,
+        "the login was stored"
+    );
 }
