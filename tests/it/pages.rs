@@ -127,7 +127,7 @@ async fn sign_in_page_logs_in_the_chosen_user_with_the_keyboard() {
     let start = run.start_url();
     let client = browser(&driver).await;
     client.goto(&start).await.unwrap();
-    assert_eq!(heading(&client).await, "Sign in");
+    wait_for_heading(&client, "Sign in").await;
     // Every choice has a label a screen reader can announce.
     let bob = client
         .find(Locator::Css("input[name=user][value='auth0|bob']"))
@@ -146,6 +146,7 @@ async fn sign_in_page_logs_in_the_chosen_user_with_the_keyboard() {
         .click()
         .await
         .unwrap();
+    wait_for_heading(&client, "Authorize authcli-test").await;
     assert!(
         heading(&client).await.starts_with("Authorize"),
         "consent page"
@@ -192,6 +193,7 @@ async fn denying_consent_ends_the_login_with_access_denied() {
         .click()
         .await
         .unwrap();
+    wait_for_heading(&client, "Authorize authcli-test").await;
     client
         .find(Locator::Css("button[value=deny]"))
         .await
@@ -253,7 +255,7 @@ async fn device_activation_page_approves_the_typed_code() {
         .goto(device["verification_uri"].as_str().unwrap())
         .await
         .unwrap();
-    assert_eq!(heading(&client).await, "Activate a device");
+    wait_for_heading(&client, "Activate a device").await;
     let input = client.find(Locator::Id("user_code")).await.unwrap();
     let label = client
         .find(Locator::Css("label[for=user_code]"))
@@ -264,7 +266,7 @@ async fn device_activation_page_approves_the_typed_code() {
         .send_keys(&format!("{user_code}{}", Key::Enter))
         .await
         .unwrap();
-    assert_eq!(heading(&client).await, "Confirm the device");
+    wait_for_heading(&client, "Confirm the device").await;
     let shown = client
         .find(Locator::Css("code"))
         .await
@@ -280,7 +282,7 @@ async fn device_activation_page_approves_the_typed_code() {
         .click()
         .await
         .unwrap();
-    assert_eq!(heading(&client).await, "Device approved");
+    wait_for_heading(&client, "Device approved").await;
     client.close().await.unwrap();
 
     tokio::time::sleep(Duration::from_secs(5)).await; // the device interval
