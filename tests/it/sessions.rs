@@ -312,3 +312,21 @@ fn logout_all_deletes_every_session() {
     assert!(session_files(home.path()).is_empty());
     assert_eq!(token(&home, &[]).code, Some(4));
 }
+
+#[test]
+fn userinfo_refreshes_once_when_the_access_token_is_refused() {
+    let tenant = Tenant::start();
+    let home = TempDir::new("userinfo-retry");
+    login(&tenant, &home, &[]);
+    tenant.fault(
+        json!({"endpoint": "userinfo", "fault": "oauth_error", "status": 401,
+        "error": "invalid_token", "error_description": "The access token was revoked"}),
+    );
+    let mut cmd = authcli(home.path());
+    cmd.arg("userinfo");
+    let out = run(cmd);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.contains("auth0|alice"));
+    assert_eq!(refresh_calls(&tenant), 1);
+    assert_eq!(tenant.requests_to("/userinfo").len(), 2);
+}
