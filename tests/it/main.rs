@@ -4,6 +4,7 @@
 mod browser;
 mod deps;
 mod login;
+#[cfg(unix)] // stops the mock with signals (kill -TERM / -INT)
 mod mock_binary;
 mod mock_faults;
 mod mock_grants;
