@@ -229,17 +229,11 @@ impl HttpClient {
         what: &'static str,
         url: &Url,
     ) -> Result<Option<Value>, HttpError> {
-        output::trace(&format!("GET {url}"));
-        let request = self
-            .inner
-            .get(url.clone())
-            .header("accept", "application/json");
-        let (status, body) = self.send(what, url, request).await?;
+        let (status, body) = self.get(what, url, None).await?;
         if status == 404 || status == 410 {
             return Ok(None);
         }
-        let value = parse_json_body(what, url, status, &body)?;
-        Ok(Some(value))
+        parse_json_body(what, url, status, &body).map(Some)
     }
 
     /// GETs a JSON document with a bearer token (userinfo).
@@ -249,14 +243,28 @@ impl HttpClient {
         url: &Url,
         token: &AccessToken,
     ) -> Result<Value, HttpError> {
-        output::trace(&format!("GET {url} (Authorization: Bearer [redacted])"));
-        let request = self
+        let (status, body) = self.get(what, url, Some(token)).await?;
+        parse_json_body(what, url, status, &body)
+    }
+
+    async fn get(
+        &self,
+        what: &'static str,
+        url: &Url,
+        bearer: Option<&AccessToken>,
+    ) -> Result<(u16, String), HttpError> {
+        let mut request = self
             .inner
             .get(url.clone())
-            .header("accept", "application/json")
-            .bearer_auth(token.expose());
-        let (status, body) = self.send(what, url, request).await?;
-        parse_json_body(what, url, status, &body)
+            .header("accept", "application/json");
+        match bearer {
+            Some(token) => {
+                output::trace(&format!("GET {url} (Authorization: Bearer [redacted])"));
+                request = request.bearer_auth(token.expose());
+            }
+            None => output::trace(&format!("GET {url}")),
+        }
+        self.send(what, url, request).await
     }
 
     /// POSTs a form to a token-like endpoint and returns the JSON answer.

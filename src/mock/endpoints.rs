@@ -199,12 +199,7 @@ fn check_authorize(shared: &Shared, q: &Params) -> Result<AuthzRequest, AuthzSto
             )))
         }
     }
-    if !client.allows_grant(GRANT_AUTHORIZATION_CODE) {
-        return Err(stop(OAuthError::new(
-            "unauthorized_client",
-            format!("Grant type '{GRANT_AUTHORIZATION_CODE}' not allowed for the client."),
-        )));
-    }
+    require_grant(client, GRANT_AUTHORIZATION_CODE).map_err(stop)?;
     if let Some(mode) = q.get("response_mode").filter(|m| *m != "query") {
         return Err(stop(OAuthError::new(
             "invalid_request",
@@ -589,12 +584,7 @@ async fn token_inner(
         .with_status(400));
     }
     let client = authenticate(shared, req, &p)?;
-    if !client.allows_grant(grant_type) {
-        return Err(OAuthError::new(
-            "unauthorized_client",
-            format!("Grant type '{grant_type}' not allowed for the client."),
-        ));
-    }
+    require_grant(client, grant_type)?;
     // Await the keys before taking the lock: the first request may come before they exist.
     let keys = shared
         .keys
@@ -1202,6 +1192,18 @@ fn mint_client(
 
 // ---------------------------------------------------------------- device authorization
 
+/// Auth0's refusal when a grant is not enabled for the application.
+fn require_grant(client: &ClientConfig, grant: &str) -> Result<(), OAuthError> {
+    if client.allows_grant(grant) {
+        Ok(())
+    } else {
+        Err(OAuthError::new(
+            "unauthorized_client",
+            format!("Grant type '{grant}' not allowed for the client."),
+        ))
+    }
+}
+
 pub fn device_code(shared: &Shared, req: &Req) -> Resp {
     device_code_inner(shared, req).unwrap_or_else(|e| e.into_response(shared.flavor))
 }
@@ -1209,12 +1211,7 @@ pub fn device_code(shared: &Shared, req: &Req) -> Resp {
 fn device_code_inner(shared: &Shared, req: &Req) -> Result<Resp, OAuthError> {
     let p = req.body_params()?;
     let client = authenticate(shared, req, &p)?;
-    if !client.allows_grant(GRANT_DEVICE_CODE) {
-        return Err(OAuthError::new(
-            "unauthorized_client",
-            format!("Grant type '{GRANT_DEVICE_CODE}' not allowed for the client."),
-        ));
-    }
+    require_grant(client, GRANT_DEVICE_CODE)?;
     let audience = p
         .get("audience")
         .or_else(|| p.get("resource"))
