@@ -13,7 +13,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::cli::{LoginArgs, OutputFormat, ProviderArgs};
-use crate::error::ExitCode;
+use crate::exit::ExitCode;
 
 /// Scopes asked for by a user login when none are configured.
 pub const DEFAULT_USER_SCOPES: &str = "openid profile email offline_access";

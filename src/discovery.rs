@@ -9,7 +9,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::config::{check_transport, ProviderConfig};
-use crate::error::ExitCode;
+use crate::exit::ExitCode;
 use crate::http::{HttpClient, HttpError};
 use crate::output;
 

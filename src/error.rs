@@ -1,45 +1,10 @@
-//! Exit codes (SPEC §7) and the top-level error that every layer's error converts into.
+//! The top-level error that every layer's error converts into.
 //!
-//! Each layer owns a `thiserror` enum whose variants know their exit code; this module only
-//! gathers them, so `main` turns any failure into one message and one code in one place.
+//! Each layer owns a `thiserror` enum whose variants know their exit code (`crate::exit`);
+//! this module only gathers them, so `main` turns any failure into one message and one code in
+//! one place. Nothing below the commands imports it.
 
-use std::fmt;
-
-/// The process exit codes of SPEC §7.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExitCode {
-    /// Everything worked.
-    Success = 0,
-    /// Bad config, I/O, busy ports, anything not listed below.
-    Other = 1,
-    /// The command line itself is wrong.
-    Usage = 2,
-    /// The provider refused, or its answer failed validation.
-    Refused = 3,
-    /// No usable session and no terminal to log in from.
-    LoginRequired = 4,
-    /// No callback in time, device code expired.
-    Timeout = 5,
-    /// Network/TLS failure, non-OAuth HTTP error, malformed body.
-    Unreachable = 6,
-    /// `verify`: the token is invalid.
-    InvalidToken = 7,
-    /// Ctrl-C.
-    Interrupted = 130,
-}
-
-impl ExitCode {
-    /// The numeric code for `std::process::exit`.
-    pub fn code(self) -> u8 {
-        self as u8
-    }
-}
-
-impl fmt::Display for ExitCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.code())
-    }
-}
+pub use crate::exit::ExitCode;
 
 /// Any failure of a command, with its exit code.
 #[derive(Debug, thiserror::Error)]

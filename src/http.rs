@@ -13,7 +13,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use url::Url;
 
-use crate::error::ExitCode;
+use crate::exit::ExitCode;
 use crate::output::{self, redact_body, redact_form, sanitize};
 use crate::secret::{AccessToken, ClientSecret, IdToken, RefreshToken};
 

@@ -12,7 +12,7 @@ use jsonwebtoken::{errors::ErrorKind, Algorithm, AlgorithmFamily, DecodingKey, V
 use serde_json::Value;
 use url::Url;
 
-use crate::error::ExitCode;
+use crate::exit::ExitCode;
 use crate::http::{HttpClient, HttpError};
 use crate::output::sanitize;
 use crate::secret::Nonce;

@@ -19,6 +19,7 @@ pub mod commands;
 pub mod config;
 pub mod discovery;
 pub mod error;
+pub mod exit;
 pub mod flow;
 pub mod http;
 pub mod jwt;

@@ -24,7 +24,7 @@ use tokio::task::JoinSet;
 use url::Url;
 
 use crate::config::{RedirectHost, RedirectSpec};
-use crate::error::ExitCode;
+use crate::exit::ExitCode;
 use crate::output::{self, sanitize};
 use crate::secret::{constant_time_eq, AuthorizationCode, State};
 

@@ -7,7 +7,7 @@ pub mod auth_code;
 
 use serde_json::Value;
 
-use crate::error::ExitCode;
+use crate::exit::ExitCode;
 use crate::http::TokenResponse;
 use crate::secret::{AccessToken, IdToken, RefreshToken};
 

@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
-use crate::error::ExitCode;
+use crate::exit::ExitCode;
 
 pub use faults::{Endpoint as FaultEndpoint, FaultKind, FaultSpec};
 pub use keys::SigningKey;

@@ -21,7 +21,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::ExitCode;
+use crate::exit::ExitCode;
 use crate::secret::{AccessToken, IdToken, RefreshToken};
 
 pub use self::file::FileStore;

@@ -1,0 +1,117 @@
+//! One function per subcommand: wire config, flows, the session store and output together.
+//!
+//! Commands that can be answered from the session store (`token` on a cache hit, `status`)
+//! stay synchronous; an async runtime and an HTTP client are started only when a command has
+//! to talk to the provider.
+
+pub mod demo;
+pub mod exec;
+pub mod login;
+pub mod logout;
+pub mod refresh;
+pub mod status;
+pub mod token;
+pub mod userinfo;
+
+pub use demo::demo;
+pub use exec::exec;
+pub use login::login;
+pub use logout::logout;
+pub use refresh::refresh;
+pub use status::status;
+pub use token::token;
+pub use userinfo::userinfo;
+
+use std::io::IsTerminal;
+
+use crate::cli::{OutputFormat, ProviderArgs, ReportFormat};
+use crate::config::Profile;
+use crate::error::Error;
+use crate::flow::TokenSet;
+use crate::output;
+use crate::session::{self, Renewed, Wanted};
+use crate::store::{LoadOutcome, Session, Storage};
+
+/// A small single-threaded runtime: the client does one thing at a time.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    output::trace("starting the async runtime");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Output {
+            what: "the async runtime",
+            source: e,
+        })
+}
+
+pub(crate) fn print_tokens(format: OutputFormat, tokens: &TokenSet) -> Result<(), Error> {
+    let text = output::render_tokens(format, tokens).map_err(|e| Error::Output {
+        what: "stdout",
+        source: std::io::Error::other(e),
+    })?;
+    print(&text)
+}
+
+pub(crate) fn print(text: &str) -> Result<(), Error> {
+    output::write_stdout(text).map_err(|source| Error::Output {
+        what: "stdout",
+        source,
+    })
+}
+
+/// JSON unless stdout is a terminal (then a table), or as asked.
+pub(crate) fn wants_json(format: Option<ReportFormat>) -> bool {
+    match format {
+        Some(ReportFormat::Json) => true,
+        Some(ReportFormat::Table) => false,
+        None => !std::io::stdout().is_terminal(),
+    }
+}
+
+/// Returns a session whose access token stays valid `min_ttl` more seconds, renewing it under
+/// its lock if needed. The cache hit returns before any runtime or HTTP client exists.
+pub(crate) fn valid_session(
+    storage: &Storage,
+    wanted: &Wanted,
+    profile: &Profile,
+    provider_args: &ProviderArgs,
+    min_ttl: u64,
+    force: bool,
+) -> Result<Session, Error> {
+    let seen = session::require(storage, wanted)?;
+    let now = output::now_unix();
+    if !force && seen.valid_for(min_ttl, now) {
+        return Ok(seen);
+    }
+    // Slow path. One process refreshes; the others wait here, then find its result.
+    let _lock = storage.lock(&seen.key)?;
+    let current = match storage.load(&seen.key)? {
+        LoadOutcome::Found(current) => current,
+        _ => seen.clone(),
+    };
+    let rotated_meanwhile = current.access_token != seen.access_token;
+    if current.valid_for(min_ttl, now) && (!force || rotated_meanwhile) {
+        output::step("another process renewed the session meanwhile");
+        return Ok(current);
+    }
+    let provider = session::provider_for(&current, provider_args, profile)?;
+    let renewed = runtime()?.block_on(session::refresh(storage, &current, &provider))?;
+    match renewed {
+        Renewed::Refreshed(fresh) => {
+            session::save(storage, &fresh)?;
+            Ok(fresh)
+        }
+        Renewed::Adopted(stored) => Ok(stored),
+    }
+}
+
+/// The session a command's options select, renewed if it must be.
+pub(crate) fn selected_session(
+    args: &crate::cli::SessionArgs,
+    min_ttl: u64,
+    force: bool,
+) -> Result<(Session, Profile), Error> {
+    let (wanted, profile, storage) = session::select(args)?;
+    let session = valid_session(&storage, &wanted, &profile, &args.provider, min_ttl, force)?;
+    Ok((session, profile))
+}
