@@ -119,6 +119,8 @@ pub struct LoginArgs {
     #[command(flatten)]
     pub provider: ProviderArgs,
     #[command(flatten)]
+    pub grant: GrantArgs,
+    #[command(flatten)]
     pub browser: BrowserArgs,
     /// Do not store the session.
     #[arg(long)]
@@ -129,6 +131,73 @@ pub struct LoginArgs {
     /// What to print on stdout.
     #[arg(short, long, value_enum, env = "AUTHCLI_OUTPUT", default_value_t = OutputFormat::Json)]
     pub output: OutputFormat,
+}
+
+/// The grants `login` can use (SPEC §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GrantName {
+    /// Browser + PKCE over a loopback redirect (the default).
+    AuthorizationCode,
+    /// The device authorization grant (RFC 8628): sign in on another device.
+    Device,
+    /// Machine to machine with the client's own credentials.
+    ClientCredentials,
+    /// The legacy resource owner password grant (discouraged).
+    Password,
+}
+
+/// Which grant a login uses, and the credentials the non-browser grants need.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Grant options")]
+pub struct GrantArgs {
+    /// The grant to use. [default: authorization-code]
+    #[arg(long, value_enum, env = "AUTHCLI_GRANT", conflicts_with_all = ["device", "client_credentials"])]
+    pub grant: Option<GrantName>,
+    /// Shorthand for --grant device.
+    #[arg(long, conflicts_with = "client_credentials")]
+    pub device: bool,
+    /// Shorthand for --grant client-credentials.
+    #[arg(long)]
+    pub client_credentials: bool,
+    /// Read the client secret from this file (AUTHCLI_CLIENT_SECRET is read too).
+    #[arg(long, env = "AUTHCLI_CLIENT_SECRET_FILE", value_name = "PATH")]
+    pub client_secret_file: Option<PathBuf>,
+    /// Read the client secret from the first line of stdin.
+    #[arg(long, conflicts_with = "client_secret_file")]
+    pub client_secret_stdin: bool,
+    /// The client secret itself (visible in the process list: prefer the variable or a file).
+    #[arg(long, value_name = "SECRET", conflicts_with_all = ["client_secret_file", "client_secret_stdin"])]
+    pub client_secret: Option<String>,
+    /// How the client authenticates at the token endpoint. [default: from discovery]
+    #[arg(long, value_enum, env = "AUTHCLI_AUTH_METHOD")]
+    pub auth_method: Option<AuthMethodName>,
+    /// Private key (PEM, RSA or EC P-256) that signs a private_key_jwt client assertion.
+    #[arg(long, env = "AUTHCLI_CLIENT_KEY", value_name = "PEM")]
+    pub client_key: Option<PathBuf>,
+    /// `kid` for the client assertion's header.
+    #[arg(long, env = "AUTHCLI_CLIENT_KEY_ID", value_name = "KID")]
+    pub client_key_id: Option<String>,
+    /// The user name for --grant password.
+    #[arg(long, env = "AUTHCLI_USERNAME", value_name = "NAME")]
+    pub username: Option<String>,
+    /// Read the password for --grant password from the first line of stdin.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Refused: a password on the command line is visible to every local user.
+    #[arg(long, value_name = "VALUE", hide = true)]
+    pub password: Option<String>,
+}
+
+/// Client authentication methods at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum AuthMethodName {
+    /// `client_secret` in the request body.
+    ClientSecretPost,
+    /// HTTP Basic with the form-encoded id and secret.
+    ClientSecretBasic,
+    /// A signed RFC 7523 client assertion (--client-key).
+    PrivateKeyJwt,
 }
 
 /// How the browser part of a login runs (`login`, and `token` when it has to log in).

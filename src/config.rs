@@ -12,8 +12,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
-use crate::cli::{LoginArgs, OutputFormat, ProviderArgs};
+use crate::cli::{AuthMethodName, GrantArgs, GrantName, LoginArgs, OutputFormat, ProviderArgs};
 use crate::exit::ExitCode;
+use crate::secret::{AuthMethod, ClientAuthSpec, SecretSource};
 
 /// Scopes asked for by a user login when none are configured.
 pub const DEFAULT_USER_SCOPES: &str = "openid profile email offline_access";
@@ -61,13 +62,17 @@ pub enum ConfigError {
     ProfileNotFound { name: String, path: PathBuf },
     #[error("no platform configuration directory could be determined: set AUTHCLI_HOME")]
     NoHome,
+    #[error("refusing --password: a password on the command line is visible to every local user and lands in shell history\n  hint: run on a terminal to be prompted, or pipe it in with --password-stdin")]
+    PasswordOnCommandLine,
 }
 
 impl ConfigError {
     /// Exit code of SPEC §7: bad values on the command line are usage errors.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            ConfigError::Missing { .. } | ConfigError::Invalid { .. } => ExitCode::Usage,
+            ConfigError::Missing { .. }
+            | ConfigError::Invalid { .. }
+            | ConfigError::PasswordOnCommandLine => ExitCode::Usage,
             _ => ExitCode::Other,
         }
     }
@@ -96,6 +101,12 @@ pub struct Profile {
     pub cacert: Option<PathBuf>,
     pub timeout: Option<u64>,
     pub login_timeout: Option<u64>,
+    pub grant: Option<String>,
+    pub client_secret_file: Option<PathBuf>,
+    pub auth_method: Option<String>,
+    pub client_key: Option<PathBuf>,
+    pub client_key_id: Option<String>,
+    pub username: Option<String>,
 }
 
 /// `scope = "a b"` or `scope = ["a", "b"]`.
@@ -221,6 +232,82 @@ impl ProviderConfig {
             }
         };
 
+        let transport = Transport::resolve(args, profile)?;
+        Ok(ProviderConfig::assemble(
+            profile_name,
+            issuer,
+            client_id,
+            audience,
+            scopes,
+            transport,
+        ))
+    }
+
+    /// A stored session's identity (issuer, client, audience, scopes) with this run's
+    /// [`Transport`]: how a session is renewed without rebuilding command-line values.
+    pub fn for_stored(
+        profile: &str,
+        issuer: &str,
+        client_id: &str,
+        audience: Option<&str>,
+        scopes: Vec<String>,
+        transport: Transport,
+    ) -> Result<Self, ConfigError> {
+        Ok(ProviderConfig::assemble(
+            profile.to_string(),
+            parse_issuer(issuer)?,
+            client_id.to_string(),
+            audience.map(String::from),
+            scopes,
+            transport,
+        ))
+    }
+
+    fn assemble(
+        profile: String,
+        issuer: Url,
+        client_id: String,
+        audience: Option<String>,
+        scopes: Vec<String>,
+        transport: Transport,
+    ) -> Self {
+        ProviderConfig {
+            profile,
+            issuer,
+            client_id,
+            audience,
+            scopes,
+            extra_params: transport.extra_params,
+            overrides: transport.overrides,
+            cacert: transport.cacert,
+            timeout: transport.timeout,
+        }
+    }
+
+    /// Whether an id_token is expected (and must be verified).
+    pub fn wants_openid(&self) -> bool {
+        self.scopes.iter().any(|s| s == "openid")
+    }
+
+    /// The scopes as the space-separated string OAuth sends.
+    pub fn scope_string(&self) -> String {
+        self.scopes.join(" ")
+    }
+}
+
+/// How to talk to a provider, apart from who the client is: `--param`, endpoint overrides,
+/// `--cacert`, `--timeout`. A stored session keeps its identity and takes these from the run.
+#[derive(Debug, Clone, Default)]
+pub struct Transport {
+    pub extra_params: Vec<(String, String)>,
+    pub overrides: EndpointOverrides,
+    pub cacert: Option<PathBuf>,
+    pub timeout: Duration,
+}
+
+impl Transport {
+    /// Flags and environment over the profile.
+    pub fn resolve(args: &ProviderArgs, profile: &Profile) -> Result<Self, ConfigError> {
         let mut extra_params = Vec::new();
         for raw in &args.params {
             extra_params.push(parse_param(raw)?);
@@ -266,28 +353,12 @@ impl ProviderConfig {
             Some(secs) => Duration::from_secs(secs),
             None => DEFAULT_HTTP_TIMEOUT,
         };
-
-        Ok(ProviderConfig {
-            profile: profile_name,
-            issuer,
-            client_id,
-            audience,
-            scopes,
+        Ok(Transport {
             extra_params,
             overrides,
             cacert: args.cacert.clone().or_else(|| profile.cacert.clone()),
             timeout,
         })
-    }
-
-    /// Whether an id_token is expected (and must be verified).
-    pub fn wants_openid(&self) -> bool {
-        self.scopes.iter().any(|s| s == "openid")
-    }
-
-    /// The scopes as the space-separated string OAuth sends.
-    pub fn scope_string(&self) -> String {
-        self.scopes.join(" ")
     }
 }
 
@@ -497,10 +568,50 @@ pub fn parse_browser_command(flag: &'static str, raw: &str) -> Result<Opener, Co
     Ok(Opener::Command(argv))
 }
 
+/// Where the password of the password grant comes from; never the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordInput {
+    /// A no-echo prompt on the terminal.
+    Prompt,
+    /// The first line of stdin (`--password-stdin`).
+    Stdin,
+}
+
+/// The grant a login uses, with what that grant alone needs (SPEC §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantConfig {
+    /// Browser + PKCE over a loopback redirect.
+    AuthorizationCode,
+    /// RFC 8628: the user signs in on any device with a code.
+    Device,
+    /// Machine to machine: the client's own credentials, no user.
+    ClientCredentials,
+    /// Legacy resource owner password grant; Auth0's `password-realm` when `realm` is set.
+    Password {
+        username: String,
+        password: PasswordInput,
+        realm: Option<String>,
+    },
+}
+
+impl GrantConfig {
+    /// The grant a stored session was made with, for renewing or re-running it.
+    pub fn name(&self) -> GrantName {
+        match self {
+            GrantConfig::AuthorizationCode => GrantName::AuthorizationCode,
+            GrantConfig::Device => GrantName::Device,
+            GrantConfig::ClientCredentials => GrantName::ClientCredentials,
+            GrantConfig::Password { .. } => GrantName::Password,
+        }
+    }
+}
+
 /// Everything `authcli login` needs.
 #[derive(Debug, Clone)]
 pub struct LoginConfig {
     pub provider: ProviderConfig,
+    pub grant: GrantConfig,
+    pub client_auth: ClientAuthSpec,
     pub redirect: RedirectSpec,
     pub opener: Opener,
     pub login_timeout: Duration,
@@ -518,7 +629,57 @@ impl LoginConfig {
 
     /// Like [`LoginConfig::resolve`] with an already loaded profile (tests, library users).
     pub fn resolve_with(args: &LoginArgs, profile: &Profile) -> Result<Self, ConfigError> {
-        let provider = ProviderConfig::resolve(&args.provider, profile)?;
+        let grant_name = grant_name(&args.grant, profile)?;
+        // Before anything else: a password on argv is refused before a request is made.
+        if args.grant.password.is_some() {
+            return Err(ConfigError::PasswordOnCommandLine);
+        }
+        let mut provider = ProviderConfig::resolve(&args.provider, profile)?;
+        let client_auth = client_auth(&args.grant, profile)?;
+        let grant = match grant_name {
+            GrantName::AuthorizationCode => GrantConfig::AuthorizationCode,
+            GrantName::Device => GrantConfig::Device,
+            GrantName::ClientCredentials => {
+                if client_auth == ClientAuthSpec::None {
+                    return Err(ConfigError::Missing {
+                        what: "client secret or key for the client credentials grant",
+                        flag:
+                            "--client-secret-file PATH, --client-secret-stdin or --client-key PEM",
+                        env: "AUTHCLI_CLIENT_SECRET",
+                        key: "client_secret_file",
+                    });
+                }
+                // No user: the default user scopes (openid, offline_access) make no sense here.
+                if args.provider.scopes.is_empty() && profile.scope.is_none() {
+                    provider.scopes.clear();
+                }
+                GrantConfig::ClientCredentials
+            }
+            GrantName::Password => GrantConfig::Password {
+                username: args
+                    .grant
+                    .username
+                    .clone()
+                    .or_else(|| profile.username.clone())
+                    .filter(|u| !u.is_empty())
+                    .ok_or(ConfigError::Missing {
+                        what: "user name for the password grant",
+                        flag: "--username",
+                        env: "AUTHCLI_USERNAME",
+                        key: "username",
+                    })?,
+                password: if args.grant.password_stdin {
+                    PasswordInput::Stdin
+                } else {
+                    PasswordInput::Prompt
+                },
+                realm: provider
+                    .extra_params
+                    .iter()
+                    .find(|(k, _)| k == "realm")
+                    .map(|(_, v)| v.clone()),
+            },
+        };
         let redirect = if let Some(uri) = &args.browser.redirect_uri {
             parse_redirect_uri(uri)?
         } else if !args.browser.ports.is_empty() {
@@ -562,6 +723,8 @@ impl LoginConfig {
             .unwrap_or(DEFAULT_LOGIN_TIMEOUT_SECS);
         Ok(LoginConfig {
             provider,
+            grant,
+            client_auth,
             redirect,
             opener,
             login_timeout: Duration::from_secs(login_timeout.max(1)),
@@ -569,6 +732,95 @@ impl LoginConfig {
             output: args.output,
         })
     }
+}
+
+/// `--grant`, its shorthands, or the profile's `grant`; the browser login by default.
+fn grant_name(args: &GrantArgs, profile: &Profile) -> Result<GrantName, ConfigError> {
+    use clap::ValueEnum;
+    if args.device {
+        return Ok(GrantName::Device);
+    }
+    if args.client_credentials {
+        return Ok(GrantName::ClientCredentials);
+    }
+    if let Some(grant) = args.grant {
+        return Ok(grant);
+    }
+    match &profile.grant {
+        Some(raw) => GrantName::from_str(raw, true).map_err(|_| ConfigError::Invalid {
+            flag: "grant",
+            value: raw.clone(),
+            reason: "expected authorization-code, device, client-credentials or password".into(),
+        }),
+        None => Ok(GrantName::AuthorizationCode),
+    }
+}
+
+/// The client's credentials: flags, then `AUTHCLI_CLIENT_SECRET`, then the profile.
+fn client_auth(args: &GrantArgs, profile: &Profile) -> Result<ClientAuthSpec, ConfigError> {
+    let method = match (args.auth_method, &profile.auth_method) {
+        (Some(m), _) => Some(match m {
+            AuthMethodName::ClientSecretPost => AuthMethod::ClientSecretPost,
+            AuthMethodName::ClientSecretBasic => AuthMethod::ClientSecretBasic,
+            AuthMethodName::PrivateKeyJwt => AuthMethod::PrivateKeyJwt,
+        }),
+        (None, Some(raw)) => Some(match raw.as_str() {
+            "client_secret_post" => AuthMethod::ClientSecretPost,
+            "client_secret_basic" => AuthMethod::ClientSecretBasic,
+            "private_key_jwt" => AuthMethod::PrivateKeyJwt,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    flag: "auth_method",
+                    value: raw.clone(),
+                    reason: "expected client_secret_post, client_secret_basic or private_key_jwt"
+                        .into(),
+                })
+            }
+        }),
+        (None, None) => None,
+    };
+    let key = args
+        .client_key
+        .clone()
+        .or_else(|| profile.client_key.clone());
+    if method == Some(AuthMethod::PrivateKeyJwt) || (method.is_none() && key.is_some()) {
+        let key = key.ok_or(ConfigError::Missing {
+            what: "private key for private_key_jwt",
+            flag: "--client-key",
+            env: "AUTHCLI_CLIENT_KEY",
+            key: "client_key",
+        })?;
+        return Ok(ClientAuthSpec::PrivateKey {
+            key,
+            key_id: args
+                .client_key_id
+                .clone()
+                .or_else(|| profile.client_key_id.clone()),
+        });
+    }
+    let env_secret = std::env::var("AUTHCLI_CLIENT_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty());
+    let source = if args.client_secret_stdin {
+        Some(SecretSource::Stdin)
+    } else if args.client_secret.is_some() {
+        Some(SecretSource::Argv)
+    } else if let Some(path) = &args.client_secret_file {
+        Some(SecretSource::File { path: path.clone() })
+    } else if env_secret.is_some() {
+        Some(SecretSource::Env {
+            var: "AUTHCLI_CLIENT_SECRET".into(),
+        })
+    } else {
+        profile
+            .client_secret_file
+            .as_ref()
+            .map(|path| SecretSource::File { path: path.clone() })
+    };
+    Ok(match source {
+        Some(source) => ClientAuthSpec::Secret { method, source },
+        None => ClientAuthSpec::None,
+    })
 }
 
 #[cfg(test)]

@@ -163,6 +163,8 @@ pub enum ClientAuth<'a> {
     Post(&'a ClientSecret),
     /// HTTP Basic with form-encoded id and secret (RFC 6749 §2.3.1).
     Basic(&'a ClientSecret),
+    /// An RFC 7523 JWT client assertion (`private_key_jwt`), fresh for this request.
+    Assertion(&'a ClientSecret),
 }
 
 /// The one HTTP client of a run.
@@ -292,6 +294,14 @@ impl HttpClient {
                     url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
                 };
                 request = request.basic_auth(enc(client_id), Some(enc(secret.expose())));
+            }
+            ClientAuth::Assertion(assertion) => {
+                fields.push(("client_id", client_id));
+                fields.push((
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ));
+                fields.push(("client_assertion", assertion.expose()));
             }
         }
         if output::tracing() {

@@ -73,5 +73,11 @@ pub async fn browser_login(
 ) -> Result<TokenSet, Error> {
     let http = http::HttpClient::for_provider(provider)?;
     let endpoints = discovery::resolve(&http, provider).await?;
-    flow::auth_code::login(&http, provider, &endpoints, opts).await
+    let te = flow::exchange::TokenEndpoint {
+        http: &http,
+        provider,
+        endpoints: &endpoints,
+        credential: &flow::client_auth::Credential::None,
+    };
+    flow::auth_code::login(te, opts).await
 }

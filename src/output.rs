@@ -87,6 +87,44 @@ pub fn error(msg: &str) {
     emit(Verbosity::Quiet, "error: ", msg);
 }
 
+/// A one-line status that redraws itself (countdowns): stderr terminals only, never with `-q`.
+pub fn progress(msg: &str) {
+    use std::io::IsTerminal;
+    if verbosity() >= Verbosity::Normal && verbosity() < Verbosity::Steps {
+        let mut err = std::io::stderr().lock();
+        if err.is_terminal() {
+            let _ = write!(err, "\r\x1b[2K{msg}");
+            let _ = err.flush();
+        }
+    }
+}
+
+/// Clears the [`progress`] line.
+pub fn progress_done() {
+    use std::io::IsTerminal;
+    let mut err = std::io::stderr().lock();
+    if err.is_terminal() && verbosity() >= Verbosity::Normal {
+        let _ = write!(err, "\r\x1b[2K");
+        let _ = err.flush();
+    }
+}
+
+/// `text` as a QR code in Unicode half blocks, for a terminal on stderr (not with `-q`).
+pub fn qr_code(text: &str) -> Option<String> {
+    use std::io::IsTerminal;
+    if verbosity() < Verbosity::Normal || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    Some(
+        code.render::<qrcode::render::unicode::Dense1x2>()
+            .dark_color(qrcode::render::unicode::Dense1x2::Light)
+            .light_color(qrcode::render::unicode::Dense1x2::Dark)
+            .quiet_zone(true)
+            .build(),
+    )
+}
+
 /// Removes control characters (ANSI escapes, CR tricks) from text a provider supplied.
 pub fn sanitize(text: &str) -> String {
     text.chars()

@@ -59,6 +59,10 @@ secret_type!(
     ClientSecret, Clone
 );
 secret_type!(
+    /// A user's password (the legacy password grant): never cloned, never on argv.
+    Password
+);
+secret_type!(
     /// The RFC 7636 code verifier: single use, never cloned.
     PkceVerifier
 );
@@ -121,6 +125,61 @@ impl Nonce {
     pub fn generate() -> Self {
         Self(random_urlsafe(16))
     }
+}
+
+/// Where a client secret comes from. A session records the source, never the value, so that
+/// renewing a client-credentials session reads the secret again the same way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum SecretSource {
+    /// An environment variable (`AUTHCLI_CLIENT_SECRET`).
+    Env { var: String },
+    /// The first line of a file (`--client-secret-file`, `client_secret_file`).
+    File { path: std::path::PathBuf },
+    /// The first line of stdin (`--client-secret-stdin`): cannot be read a second time.
+    Stdin,
+    /// The command line (`--client-secret`): cannot be read a second time.
+    Argv,
+}
+
+/// How the client authenticates at the token endpoint (RFC 6749 §2.3, RFC 7523).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    ClientSecretPost,
+    ClientSecretBasic,
+    PrivateKeyJwt,
+}
+
+impl AuthMethod {
+    /// The name discovery uses in `token_endpoint_auth_methods_supported`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
+        }
+    }
+}
+
+/// What a client proves itself with: nothing (a public client), a secret, or a private key.
+/// Paths and variable names only; the values are read when a request is about to be made.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ClientAuthSpec {
+    /// A public client (native app): `client_id` only, PKCE protects the code.
+    #[default]
+    None,
+    /// A client secret; `method` `None` lets discovery choose between post and basic.
+    Secret {
+        method: Option<AuthMethod>,
+        source: SecretSource,
+    },
+    /// `private_key_jwt`: an assertion signed with this PEM key.
+    PrivateKey {
+        key: std::path::PathBuf,
+        key_id: Option<String>,
+    },
 }
 
 /// Compares two strings in time that depends only on their lengths.

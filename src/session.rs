@@ -13,13 +13,17 @@ use serde_json::Value;
 use url::Url;
 
 use crate::cli::{ProviderArgs, SessionArgs};
-use crate::config::{self, ConfigError, Profile, ProviderConfig};
+use crate::config::{self, ConfigError, Profile, ProviderConfig, Transport};
 use crate::discovery::Endpoints;
 use crate::error::Error;
 use crate::exit::ExitCode;
+use crate::flow::client_auth::Credential;
+use crate::flow::exchange::{self, TokenEndpoint};
+use crate::flow::refresh::Identity;
 use crate::flow::TokenSet;
-use crate::http::{ClientAuth, HttpClient};
+use crate::http::HttpClient;
 use crate::output;
+use crate::secret::ClientAuthSpec;
 use crate::store::{GrantKind, LoadOutcome, Session, SessionKey, Storage, StorageKind};
 
 /// Why a stored session cannot be used.
@@ -33,21 +37,21 @@ pub enum SessionError {
     },
     #[error("the session for {issuer} has no refresh token, so it cannot be renewed\n  hint: run `authcli login` again (with the `offline_access` scope, and for Auth0 an API that allows offline access, to get refresh tokens)")]
     NoRefreshToken { issuer: String },
-    #[error("the provider rejected the refresh token: {error}\n  hint: the session has ended or was revoked: run `authcli login` again")]
-    RefreshRejected { error: String },
-    #[error("renewing a {grant} session is not supported yet\n  hint: run `authcli login` again")]
-    Unsupported { grant: &'static str },
+    #[error("the provider rejected the refresh token: {error}\n  hint: the session has ended or was revoked; log in again: {login_hint}")]
+    RefreshRejected { error: String, login_hint: String },
+    #[error("not logged in: the session's refresh token was rejected ({error}) and is forgotten\n  hint: log in again from a terminal: {login_hint}")]
+    Ended { error: String, login_hint: String },
 }
 
 impl SessionError {
     /// Exit code of SPEC §7: missing sessions mean "login required" (4).
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            SessionError::NoSession { .. } | SessionError::NoRefreshToken { .. } => {
-                ExitCode::LoginRequired
-            }
+            // For `token`, a dead refresh token means the same as no session (SPEC §6).
+            SessionError::NoSession { .. }
+            | SessionError::NoRefreshToken { .. }
+            | SessionError::Ended { .. } => ExitCode::LoginRequired,
             SessionError::RefreshRejected { .. } => ExitCode::Refused,
-            SessionError::Unsupported { .. } => ExitCode::Other,
         }
     }
 }
@@ -210,6 +214,7 @@ pub fn key_for(provider: &ProviderConfig) -> SessionKey {
 pub fn from_tokens(
     key: SessionKey,
     grant: GrantKind,
+    client_auth: ClientAuthSpec,
     tokens: &TokenSet,
     endpoints: &Endpoints,
     obtained_at: u64,
@@ -228,6 +233,7 @@ pub fn from_tokens(
         token_endpoint: Some(endpoints.token.to_string()),
         revocation_endpoint: endpoints.revocation.as_ref().map(Url::to_string),
         obtained_at,
+        client_auth,
     }
 }
 
@@ -274,21 +280,15 @@ pub fn provider_for(
     args: &ProviderArgs,
     profile: &Profile,
 ) -> Result<ProviderConfig, Error> {
-    let merged = ProviderArgs {
-        issuer: Some(session.key.issuer.clone()),
-        client_id: Some(session.key.client_id.clone()),
-        audience: session.key.audience.clone(),
-        scopes: vec![session
-            .key
-            .scopes
-            .iter()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(" ")],
-        profile: Some(session.key.profile.clone()),
-        ..args.clone()
-    };
-    Ok(ProviderConfig::resolve(&merged, profile)?)
+    let key = &session.key;
+    Ok(ProviderConfig::for_stored(
+        &key.profile,
+        &key.issuer,
+        &key.client_id,
+        key.audience.as_deref(),
+        key.scopes.iter().cloned().collect(),
+        Transport::resolve(args, profile)?,
+    )?)
 }
 
 /// The outcome of a renewal.
@@ -299,52 +299,85 @@ pub enum Renewed {
     Adopted(Session),
 }
 
-/// Renews `session` with its refresh token. The caller holds the session's lock.
-pub async fn refresh(
+/// Who the session belongs to, from its stored (verified at login) id_token or its subject.
+fn identity_of(session: &Session) -> Identity {
+    session
+        .id_token
+        .as_ref()
+        .and_then(|t| crate::jwt::decode_unverified("id_token", t.expose()).ok())
+        .map(|(_, claims)| Identity::from_claims(&claims))
+        .unwrap_or_else(|| Identity {
+            sub: session.subject.clone(),
+            ..Identity::default()
+        })
+}
+
+/// Renews `session`: a client-credentials session runs its grant again, the others use their
+/// refresh token. The caller holds the session's lock. A refresh token the provider refused
+/// is forgotten (stored without it), so it is never sent again, unless another process stored
+/// newer tokens meanwhile: those are adopted.
+pub async fn renew(
     storage: &Storage,
     session: &Session,
     provider: &ProviderConfig,
 ) -> Result<Renewed, Error> {
-    match session.grant {
-        GrantKind::AuthorizationCode | GrantKind::Device | GrantKind::Password => {}
-        GrantKind::ClientCredentials => {
-            return Err(SessionError::Unsupported {
-                grant: "client-credentials",
+    let http = HttpClient::for_provider(provider)?;
+    let refresh_token = match (&session.grant, &session.refresh_token) {
+        (GrantKind::ClientCredentials, _) => None,
+        (_, Some(token)) => Some(token),
+        (_, None) => {
+            return Err(SessionError::NoRefreshToken {
+                issuer: session.key.issuer.clone(),
             }
             .into())
         }
-    }
-    let Some(refresh_token) = &session.refresh_token else {
-        return Err(SessionError::NoRefreshToken {
-            issuer: session.key.issuer.clone(),
-        }
-        .into());
     };
-    let http = HttpClient::for_provider(provider)?;
-    let endpoints = endpoints_for(&http, session, provider, false).await?;
-    output::step(&format!("refreshing at {}", endpoints.token));
+    let wants_id_token = session.key.scopes.contains("openid");
+    let endpoints = endpoints_for(&http, session, provider, wants_id_token).await?;
+    let credential = Credential::load(&session.client_auth, None, &endpoints)
+        .map_err(crate::flow::FlowError::from)?;
+    let te = TokenEndpoint {
+        http: &http,
+        provider,
+        endpoints: &endpoints,
+        credential: &credential,
+    };
     let now = output::now_unix();
-    let form = [
-        ("grant_type", "refresh_token"),
-        ("refresh_token", refresh_token.expose()),
-    ];
-    let response = match http
-        .token_request(
-            &endpoints.token,
-            &form,
-            ClientAuth::None,
-            &session.key.client_id,
-        )
+    let Some(refresh_token) = refresh_token else {
+        output::step(&format!(
+            "running the client credentials grant again at {}",
+            endpoints.token
+        ));
+        let tokens = crate::flow::client_credentials::obtain(te).await?;
+        return Ok(Renewed::Refreshed(from_tokens(
+            session.key.clone(),
+            session.grant,
+            session.client_auth.clone(),
+            &tokens,
+            &endpoints,
+            now,
+        )));
+    };
+    output::step(&format!("refreshing at {}", endpoints.token));
+    let mut tokens = match crate::flow::refresh::refresh(te, refresh_token, &identity_of(session))
         .await
     {
-        Ok(response) => response,
-        Err(e) if e.oauth_error() == Some("invalid_grant") => {
+        Ok(tokens) => tokens,
+        Err(e) if exchange::oauth_error(&e) == Some("invalid_grant") => {
             // Rotation elsewhere: a newer session may have been stored meanwhile.
             if let Ok(LoadOutcome::Found(stored)) = storage.load(&session.key) {
                 if stored.refresh_token != session.refresh_token && stored.valid_for(0, now) {
                     output::step("the refresh token was already rotated by another process: using its tokens");
                     return Ok(Renewed::Adopted(stored));
                 }
+            }
+            // Dead: keep the session (for `status` and the hint) without the token.
+            let mut dead = session.clone();
+            dead.refresh_token = None;
+            if let Err(why) = storage.save(&dead) {
+                output::warn(&format!(
+                    "could not forget the rejected refresh token: {why}"
+                ));
             }
             return Err(SessionError::RefreshRejected {
                 error: e
@@ -353,28 +386,12 @@ pub async fn refresh(
                     .next()
                     .unwrap_or("invalid_grant")
                     .to_string(),
+                login_hint: login_hint(&session.key),
             }
             .into());
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(e),
     };
-    let id_claims = match &response.id_token {
-        Some(id_token) => {
-            let endpoints = endpoints_for(&http, session, provider, true).await?;
-            Some(
-                crate::flow::auth_code::verify_id_token(
-                    &http,
-                    provider,
-                    &endpoints,
-                    id_token.expose(),
-                    None,
-                )
-                .await?,
-            )
-        }
-        None => None,
-    };
-    let mut tokens = TokenSet::from_response(response, now, id_claims);
     // Without rotation the provider sends no new refresh token: keep the one that still works.
     if tokens.refresh_token.is_none() {
         tokens.refresh_token = session.refresh_token.clone();
@@ -382,9 +399,31 @@ pub async fn refresh(
     if tokens.id_token.is_none() {
         tokens.id_token = session.id_token.clone();
     }
-    let mut renewed = from_tokens(session.key.clone(), session.grant, &tokens, &endpoints, now);
+    let mut renewed = from_tokens(
+        session.key.clone(),
+        session.grant,
+        session.client_auth.clone(),
+        &tokens,
+        &endpoints,
+        now,
+    );
     renewed.subject = renewed.subject.or_else(|| session.subject.clone());
     Ok(Renewed::Refreshed(renewed))
+}
+
+/// The `authcli login …` line that recreates the session with `key`.
+pub fn login_hint(key: &SessionKey) -> String {
+    let mut hint = format!(
+        "authcli login --issuer {} --client-id {}",
+        key.issuer, key.client_id
+    );
+    if let Some(aud) = &key.audience {
+        hint.push_str(&format!(" --audience {aud}"));
+    }
+    if key.profile != "default" {
+        hint.push_str(&format!(" --profile {}", key.profile));
+    }
+    hint
 }
 
 /// The endpoints a renewal needs: those stored with the session, unless JWKS is needed too or

@@ -95,7 +95,7 @@ pub(crate) fn valid_session(
         return Ok(current);
     }
     let provider = session::provider_for(&current, provider_args, profile)?;
-    let renewed = runtime()?.block_on(session::refresh(storage, &current, &provider))?;
+    let renewed = runtime()?.block_on(session::renew(storage, &current, &provider))?;
     match renewed {
         Renewed::Refreshed(fresh) => {
             session::save(storage, &fresh)?;

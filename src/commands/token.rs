@@ -2,11 +2,12 @@
 
 use std::io::IsTerminal;
 
-use crate::cli::{LoginArgs, TokenArgs};
+use crate::cli::{GrantArgs, GrantName, LoginArgs, TokenArgs};
 use crate::config::LoginConfig;
 use crate::error::Error;
 use crate::output;
 use crate::session::{self, SessionError};
+use crate::store::GrantKind;
 
 use super::login::login_and_store;
 use super::{print_tokens, valid_session};
@@ -29,17 +30,38 @@ pub fn token(args: &TokenArgs) -> Result<u8, Error> {
             | SessionError::NoRefreshToken { .. }
             | SessionError::RefreshRejected { .. },
         )) if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() => {
-            output::info("No usable session: starting a login.");
+            // The same grant as the session it replaces, and the same issuer and client.
+            let dead = session::find(&storage, &wanted).ok().flatten();
+            let mut provider = args.session.provider.clone();
+            if let Some(dead) = &dead {
+                provider
+                    .issuer
+                    .get_or_insert_with(|| dead.key.issuer.clone());
+                provider
+                    .client_id
+                    .get_or_insert_with(|| dead.key.client_id.clone());
+                if provider.audience.is_none() {
+                    provider.audience = dead.key.audience.clone();
+                }
+            }
             let login_args = LoginArgs {
-                provider: args.session.provider.clone(),
+                provider,
+                grant: GrantArgs {
+                    grant: dead.map(|d| grant_name(d.grant)),
+                    ..GrantArgs::default()
+                },
                 browser: args.browser.clone(),
                 storage: args.session.storage,
                 ..LoginArgs::default()
             };
             let cfg = LoginConfig::resolve(&login_args)?;
-            let tokens = login_and_store(&cfg, args.session.storage)?;
+            output::info("No usable session: starting a login.");
+            let tokens = login_and_store(&cfg, args.session.storage, None)?;
             print_tokens(args.output, &tokens)?;
             return Ok(0);
+        }
+        Err(Error::Session(SessionError::RefreshRejected { error, login_hint })) => {
+            return Err(SessionError::Ended { error, login_hint }.into())
         }
         Err(e) => return Err(e),
     };
@@ -48,4 +70,13 @@ pub fn token(args: &TokenArgs) -> Result<u8, Error> {
         &session::tokens_of(&session, output::now_unix()),
     )?;
     Ok(0)
+}
+
+fn grant_name(kind: GrantKind) -> GrantName {
+    match kind {
+        GrantKind::AuthorizationCode => GrantName::AuthorizationCode,
+        GrantKind::Device => GrantName::Device,
+        GrantKind::ClientCredentials => GrantName::ClientCredentials,
+        GrantKind::Password => GrantName::Password,
+    }
 }

@@ -14,8 +14,9 @@ use url::Url;
 use crate::config::{Opener, ProviderConfig, RedirectSpec};
 use crate::discovery::Endpoints;
 use crate::error::Error;
+use crate::flow::exchange::{Expect, TokenEndpoint};
 use crate::flow::{FlowError, TokenSet};
-use crate::http::{ClientAuth, HttpClient};
+use crate::http::HttpClient;
 use crate::jwt::{self, IdTokenExpectations};
 use crate::loopback::{Callback, Expectation, LoopbackListener, PendingPage};
 use crate::output;
@@ -79,11 +80,14 @@ fn authorization_request(
 
 /// Runs the whole browser login and returns verified tokens.
 pub async fn login(
-    http: &HttpClient,
-    provider: &ProviderConfig,
-    endpoints: &Endpoints,
+    token_endpoint: TokenEndpoint<'_>,
     opts: &BrowserOptions,
 ) -> Result<TokenSet, Error> {
+    let TokenEndpoint {
+        provider,
+        endpoints,
+        ..
+    } = token_endpoint;
     if let Some(methods) = &endpoints.code_challenge_methods {
         if !methods.iter().any(|m| m == "S256") {
             output::warn("the provider does not advertise PKCE S256; sending it anyway");
@@ -139,7 +143,7 @@ pub async fn login(
         }
     };
     output::step("authorization code received; exchanging it at the token endpoint");
-    let result = exchange(http, provider, endpoints, request, callback.code).await;
+    let result = exchange(token_endpoint, request, callback.code).await;
     if let Some(page) = page {
         let shown = match &result {
             Ok(_) => Ok(()),
@@ -279,53 +283,30 @@ async fn follow_like_a_browser(url: Url) {
 }
 
 async fn exchange(
-    http: &HttpClient,
-    provider: &ProviderConfig,
-    endpoints: &Endpoints,
+    token_endpoint: TokenEndpoint<'_>,
     request: AuthorizationRequest,
     code: AuthorizationCode,
 ) -> Result<TokenSet, Error> {
-    let mut form: Vec<(&str, &str)> = vec![
+    let params = [
         ("grant_type", "authorization_code"),
         ("code", code.expose()),
         ("code_verifier", request.verifier.expose()),
         ("redirect_uri", request.redirect_uri.as_str()),
     ];
-    if let Some(aud) = &provider.audience {
-        form.push(("audience", aud));
-    }
-    let now = output::now_unix();
-    let response = http
-        .token_request(
-            &endpoints.token,
-            &form,
-            ClientAuth::None,
-            &provider.client_id,
+    let tokens = token_endpoint
+        .exchange(
+            &params,
+            Expect {
+                audience: true,
+                nonce: request.nonce.as_ref(),
+                refresh_token: true,
+            },
         )
         .await?;
-    let asked_offline = provider.scopes.iter().any(|s| s == "offline_access");
-    if asked_offline && response.refresh_token.is_none() {
-        output::warn("no refresh token was issued although `offline_access` was requested: `authcli token` will need a new login when this token expires (Auth0: allow offline access on the API; some providers also need --param prompt=consent)");
+    if tokens.id_token.is_none() && token_endpoint.provider.wants_openid() {
+        output::warn("`openid` was requested but the provider returned no id_token");
     }
-    let id_claims = match &response.id_token {
-        Some(id_token) => Some(
-            verify_id_token(
-                http,
-                provider,
-                endpoints,
-                id_token.expose(),
-                request.nonce.as_ref(),
-            )
-            .await?,
-        ),
-        None => {
-            if provider.wants_openid() {
-                output::warn("`openid` was requested but the provider returned no id_token");
-            }
-            None
-        }
-    };
-    Ok(TokenSet::from_response(response, now, id_claims))
+    Ok(tokens)
 }
 
 /// Verifies an id_token against the issuer's JWKS, fetched fresh for this login.

@@ -1,9 +1,19 @@
 //! Grants: each file obtains tokens one way and returns a [`TokenSet`].
 //!
-//! `auth_code` is the browser login (PKCE over a loopback redirect). The flows never print
-//! tokens and never store them: the caller decides (output, session store).
+//! `auth_code` is the browser login (PKCE over a loopback redirect), `device` the device
+//! authorization grant, `client_credentials` machine to machine, `password` the legacy
+//! resource owner grant, `refresh` the refresh-token grant. Every one of them reaches the token
+//! endpoint through `exchange` (client authentication from `client_auth`, `audience`, id_token
+//! checks). The flows never print tokens and never store them: the caller decides (output,
+//! session store).
 
 pub mod auth_code;
+pub mod client_auth;
+pub mod client_credentials;
+pub mod device;
+pub mod exchange;
+pub mod password;
+pub mod refresh;
 
 use serde_json::Value;
 
@@ -22,6 +32,21 @@ pub enum FlowError {
     NoJwks,
     #[error("the pasted text is not usable: {0}")]
     Paste(String),
+    #[error(transparent)]
+    ClientAuth(#[from] client_auth::ClientAuthError),
+    #[error("the device code expired before the sign-in was approved ({0})\n  hint: run the login again and finish it at the verification URL sooner")]
+    DeviceExpired(&'static str),
+    #[error("the provider requires multi-factor authentication for this user (mfa_required){detail}\n  hint: authcli does not answer MFA challenges in the password grant: sign in with the browser (`--grant authorization-code`) or `--device`")]
+    MfaRequired { detail: String },
+    #[error("the {what} names another {claim} than the session: expected `{expected}`, found `{found}`\n  hint: the provider answered for somebody else; nothing was stored. Log in again with `authcli login` if this is expected")]
+    IdentityChanged {
+        what: &'static str,
+        claim: &'static str,
+        expected: String,
+        found: String,
+    },
+    #[error("could not read the password: {0}\n  hint: run on a terminal to be prompted, or pipe it in with --password-stdin")]
+    Password(String),
 }
 
 impl FlowError {
@@ -32,6 +57,11 @@ impl FlowError {
             FlowError::Interrupted => ExitCode::Interrupted,
             FlowError::NoJwks => ExitCode::Other,
             FlowError::Paste(_) => ExitCode::Refused,
+            FlowError::ClientAuth(e) => e.exit_code(),
+            FlowError::DeviceExpired(_) => ExitCode::Timeout,
+            FlowError::MfaRequired { .. } => ExitCode::Refused,
+            FlowError::Password(_) => ExitCode::Usage,
+            FlowError::IdentityChanged { .. } => ExitCode::Refused,
         }
     }
 }

@@ -510,6 +510,7 @@ mod tests {
             token_endpoint: None,
             revocation_endpoint: None,
             obtained_at,
+            client_auth: Default::default(),
         }
     }
 

@@ -133,6 +133,13 @@ pub struct Session {
     pub revocation_endpoint: Option<String>,
     /// Unix seconds when the tokens were received.
     pub obtained_at: u64,
+    /// Where the client's credential comes from (never its value): renewal reads it again.
+    #[serde(default, skip_serializing_if = "is_public_client")]
+    pub client_auth: crate::secret::ClientAuthSpec,
+}
+
+fn is_public_client(spec: &crate::secret::ClientAuthSpec) -> bool {
+    *spec == crate::secret::ClientAuthSpec::None
 }
 
 impl Session {
@@ -459,6 +466,7 @@ mod tests {
             token_endpoint: None,
             revocation_endpoint: None,
             obtained_at: 0,
+            client_auth: Default::default(),
         }
     }
 

@@ -288,7 +288,7 @@ fn a_refused_refresh_adopts_tokens_another_process_stored_meanwhile() {
         .build()
         .unwrap();
     let renewed = rt
-        .block_on(authcli::session::refresh(&storage, &old, &provider))
+        .block_on(authcli::session::renew(&storage, &old, &provider))
         .unwrap();
     let authcli::session::Renewed::Adopted(adopted) = renewed else {
         panic!("expected adoption")
@@ -329,4 +329,32 @@ fn userinfo_refreshes_once_when_the_access_token_is_refused() {
     assert!(out.stdout.contains("auth0|alice"));
     assert_eq!(refresh_calls(&tenant), 1);
     assert_eq!(tenant.requests_to("/userinfo").len(), 2);
+}
+
+#[test]
+fn a_rejected_refresh_token_is_never_sent_again_and_token_exits_4() {
+    let tenant = Tenant::start();
+    let home = TempDir::new("refresh-dead");
+    login(&tenant, &home, &[]);
+    tenant.fault(
+        json!({"endpoint": "token", "fault": "oauth_error", "status": 403,
+        "error": "invalid_grant", "error_description": "Unknown or invalid refresh token."}),
+    );
+    let refreshes = refresh_calls;
+    let before = refreshes(&tenant);
+    let first = token(&home, &["--force-refresh"]);
+    assert_eq!(first.code, Some(4), "{}", first.stderr);
+    assert!(
+        first.stderr.contains("authcli login --issuer"),
+        "the hint names a login that works: {}",
+        first.stderr
+    );
+    assert_eq!(refreshes(&tenant), before + 1);
+    let second = token(&home, &["--force-refresh"]);
+    assert_eq!(second.code, Some(4), "{}", second.stderr);
+    assert_eq!(
+        refreshes(&tenant),
+        before + 1,
+        "the dead refresh token was not sent again"
+    );
 }

@@ -1,0 +1,25 @@
+//! The client credentials grant: machine to machine, with the client's own secret or key.
+//!
+//! No user, no browser, no listener, no refresh token: a session made this way is renewed by
+//! running the grant again with the same credential source (`flow::client_auth`).
+
+use crate::error::Error;
+use crate::flow::exchange::{Expect, TokenEndpoint};
+use crate::flow::TokenSet;
+
+/// Obtains an access token for the configured `audience` and scopes.
+pub async fn obtain(te: TokenEndpoint<'_>) -> Result<TokenSet, Error> {
+    let scope = te.provider.scope_string();
+    let mut params = vec![("grant_type", "client_credentials")];
+    if !scope.is_empty() {
+        params.push(("scope", scope.as_str()));
+    }
+    te.exchange(
+        &params,
+        Expect {
+            audience: true,
+            ..Expect::default()
+        },
+    )
+    .await
+}
