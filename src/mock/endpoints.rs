@@ -709,9 +709,13 @@ fn check_assertion_claims(
         _ => vec![],
     };
     if !aud.iter().any(|a| audiences.iter().any(|x| x == a)) {
+        let found = if aud.is_empty() {
+            "aud is missing".to_string()
+        } else {
+            format!("aud '{}' is not this tenant", aud.join(" "))
+        };
         return Err(format!(
-            "client_assertion: aud {} is not this tenant: use the token endpoint {} (or the issuer {})",
-            if aud.is_empty() { "is missing and".to_string() } else { format!("'{}'", aud.join(" ")) },
+            "client_assertion: {found}: use the token endpoint {} (or the issuer {})",
             audiences.first().map_or("", String::as_str),
             audiences.get(1).map_or("", String::as_str),
         ));

@@ -360,3 +360,24 @@ fn discovery_advertises_private_key_jwt() {
         json!(["RS256", "ES256"])
     );
 }
+
+#[test]
+fn revoke_authenticates_key_clients_the_same_way() {
+    let (t, k) = tenant();
+    let revoke = |assertion: &str| {
+        let resp = client()
+            .post(format!("{}/oauth/revoke", t.base()))
+            .form(&[
+                ("token", "v1.not-a-token-of-this-client"),
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", assertion),
+            ])
+            .send()
+            .expect("revoke request");
+        (resp.status().as_u16(), resp.json().unwrap_or(Value::Null))
+    };
+    let forged = sign(Algorithm::RS256, &k.other_rsa, &good_claims(&t, "pk-rsa"));
+    assert_refused(revoke(&forged), "signature");
+    let good = sign(Algorithm::RS256, &k.rsa, &good_claims(&t, "pk-rsa"));
+    assert_eq!(revoke(&good).0, 200);
+}
