@@ -17,8 +17,9 @@ use super::pages;
 use super::server::{lock, Shared};
 use super::state::{AuthCode, DeviceAuth, DeviceDecision, Family, Grant, IssuedAccess, State};
 use super::tenant::{
-    AppType, AuthMethod, ClientConfig, UserConfig, GRANT_AUTHORIZATION_CODE,
-    GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN,
+    AppType, AuthMethod, ClientConfig, UserConfig, DEFAULT_CONNECTION, GRANT_AUTHORIZATION_CODE,
+    GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_PASSWORD, GRANT_PASSWORD_REALM,
+    GRANT_REFRESH_TOKEN,
 };
 use super::Flavor;
 use crate::secret::{constant_time_eq, s256};
@@ -54,7 +55,10 @@ pub fn discovery(shared: &Shared, fault: Option<&FaultSpec>) -> Resp {
         "response_modes_supported": ["query"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic", "client_secret_post", "private_key_jwt"
+        ],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
         "claims_supported": [
             "aud", "auth_time", "created_at", "email", "email_verified", "exp", "family_name",
             "given_name", "iat", "identities", "iss", "name", "nickname", "phone_number",
@@ -69,7 +73,8 @@ pub fn discovery(shared: &Shared, fault: Option<&FaultSpec>) -> Resp {
             GRANT_AUTHORIZATION_CODE,
             GRANT_REFRESH_TOKEN,
             GRANT_CLIENT_CREDENTIALS,
-            GRANT_DEVICE_CODE
+            GRANT_DEVICE_CODE,
+            GRANT_PASSWORD
         ]);
     }
     h::json_public(&doc)
@@ -479,6 +484,15 @@ fn authenticate<'a>(
     };
     let body_id = p.get("client_id").filter(|c| !c.is_empty());
     let body_secret = p.get("client_secret");
+    if p.get("client_assertion").is_some() || p.get("client_assertion_type").is_some() {
+        if basic.is_some() || body_secret.is_some() {
+            return Err(OAuthError::new(
+                "invalid_request",
+                "Use one client authentication method: client_assertion, Basic or client_secret, not several",
+            ));
+        }
+        return authenticate_assertion(shared, req, p);
+    }
     let (client_id, secret, method) = match (&basic, body_id, body_secret) {
         (Some(_), _, Some(_)) => {
             return Err(OAuthError::new(
@@ -509,18 +523,228 @@ fn authenticate<'a>(
     let Some(client) = shared.tenant.client(client_id) else {
         return Err(unauthorized(basic.is_some()));
     };
-    match &client.secret {
-        // Public clients cannot keep a secret; one sent anyway proves nothing and is ignored.
-        None => Ok(client),
-        Some(expected) => {
-            let accepted = client.accepted_auth_methods();
-            match secret {
-                Some(s) if accepted.contains(&method) && constant_time_eq(s, expected) => {
-                    Ok(client)
-                }
-                _ => Err(unauthorized(basic.is_some())),
-            }
+    // Public clients cannot keep a secret; one sent anyway proves nothing and is ignored.
+    if !client.is_confidential() {
+        return Ok(client);
+    }
+    let accepted = client.accepted_auth_methods();
+    match (secret, &client.secret) {
+        (Some(s), Some(expected)) if accepted.contains(&method) && constant_time_eq(s, expected) => {
+            Ok(client)
         }
+        (None, _) if accepted == [AuthMethod::PrivateKeyJwt] => Err(OAuthError::new(
+            "invalid_client",
+            format!(
+                "Client '{client_id}' authenticates with private_key_jwt: send client_assertion and client_assertion_type={ASSERTION_TYPE}"
+            ),
+        )
+        .with_status(401)),
+        _ => Err(unauthorized(basic.is_some())),
+    }
+}
+
+/// RFC 7523 §2.2 `client_assertion_type` for `private_key_jwt`.
+const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// The longest an assertion may still be valid for when it arrives (its `exp` minus now).
+const ASSERTION_MAX_LIFETIME_SECS: i64 = 300;
+/// Clock skew tolerated on top of that, and for `nbf`.
+const ASSERTION_SKEW_SECS: i64 = 30;
+
+/// The real clock, in seconds: assertions are signed with the client's clock, which
+/// `POST /__mock/clock` does not move, so their `exp` is checked against the real time.
+fn wall_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// `private_key_jwt` (RFC 7523 §3, OIDC Core §9): the client proves itself with a JWT signed
+/// by the key registered for it. Every failure is 401 `invalid_client` saying what was wrong.
+fn authenticate_assertion<'a>(
+    shared: &'a Shared,
+    req: &Req,
+    p: &Params,
+) -> Result<&'a ClientConfig, OAuthError> {
+    let bad = |why: String| OAuthError::new("invalid_client", why).with_status(401);
+    match p.get("client_assertion_type") {
+        Some(ASSERTION_TYPE) => {}
+        Some(other) => {
+            return Err(bad(format!(
+                "client_assertion_type '{other}' is not supported: use {ASSERTION_TYPE}"
+            )))
+        }
+        None => {
+            return Err(bad(format!(
+                "client_assertion_type is missing: send {ASSERTION_TYPE} with client_assertion"
+            )))
+        }
+    }
+    let Some(jwt) = p.get("client_assertion").filter(|a| !a.is_empty()) else {
+        return Err(bad("client_assertion is missing".into()));
+    };
+    let Some((header, claims)) = peek_jwt(jwt) else {
+        return Err(bad(
+            "client_assertion is not a signed JWT (header.payload.signature, base64url JSON)"
+                .into(),
+        ));
+    };
+    // Unverified so far: only used to find the client whose key must verify it.
+    let iss = claims.get("iss").and_then(Value::as_str);
+    let client_id = match (p.get("client_id").filter(|c| !c.is_empty()), iss) {
+        (Some(id), Some(iss)) if id != iss => {
+            return Err(bad(format!(
+                "client_assertion: iss '{iss}' is not the client_id '{id}'"
+            )))
+        }
+        (Some(id), _) => id,
+        (None, Some(iss)) => iss,
+        (None, None) => {
+            return Err(bad(
+                "client_assertion has no iss: it must be the client_id".into()
+            ))
+        }
+    };
+    let Some(client) = shared.tenant.client(client_id) else {
+        return Err(bad(format!("Unknown client: {client_id}")));
+    };
+    let key = match client.assertion_key() {
+        Ok(Some(key))
+            if client
+                .accepted_auth_methods()
+                .contains(&AuthMethod::PrivateKeyJwt) =>
+        {
+            key
+        }
+        _ => {
+            return Err(bad(format!(
+            "Client '{client_id}' is not configured for private_key_jwt (no public key registered)"
+        )))
+        }
+    };
+    let expected = match key.alg {
+        jsonwebtoken::Algorithm::ES256 => "ES256",
+        _ => "RS256",
+    };
+    let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
+    if alg != expected {
+        return Err(bad(format!(
+            "client_assertion: alg '{alg}' is not accepted; the key registered for client '{client_id}' verifies {expected} only"
+        )));
+    }
+    let mut validation = jsonwebtoken::Validation::new(key.alg);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.leeway = 0;
+    jsonwebtoken::decode::<Value>(jwt, &key.key, &validation).map_err(|e| {
+        bad(format!(
+            "client_assertion: the signature does not verify with the key registered for client '{client_id}' ({e})"
+        ))
+    })?;
+    let token_endpoint = format!("{}/oauth/token", shared.base);
+    let mut audiences = vec![token_endpoint, shared.issuer.clone()];
+    let here = format!("{}{}", shared.base, req.path);
+    if !audiences.contains(&here) {
+        audiences.push(here);
+    }
+    let now = wall_now();
+    let (jti, exp) = check_assertion_claims(&claims, client_id, &audiences, now).map_err(bad)?;
+    let mut st = lock(&shared.state);
+    // Spent identifiers can be forgotten once their assertion has expired: `exp` refuses it.
+    st.assertion_jtis.retain(|_, e| *e >= now);
+    let key = (client.client_id.clone(), jti);
+    if st.assertion_jtis.contains_key(&key) {
+        return Err(bad(format!(
+            "client_assertion: jti '{}' was already used: a replayed assertion is refused (make a new jti for each request)",
+            key.1
+        )));
+    }
+    st.assertion_jtis.insert(key, exp);
+    Ok(client)
+}
+
+/// The header and claims of a compact JWS, not verified.
+fn peek_jwt(
+    jwt: &str,
+) -> Option<(
+    serde_json::Map<String, Value>,
+    serde_json::Map<String, Value>,
+)> {
+    let mut parts = jwt.split('.');
+    let (h, c, _sig) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let decode = |s: &str| -> Option<serde_json::Map<String, Value>> {
+        match serde_json::from_slice(&URL_SAFE_NO_PAD.decode(s).ok()?).ok()? {
+            Value::Object(m) => Some(m),
+            _ => None,
+        }
+    };
+    Some((decode(h)?, decode(c)?))
+}
+
+/// The claim checks of RFC 7523 §3 on a verified assertion; `Ok((jti, exp))`.
+fn check_assertion_claims(
+    claims: &serde_json::Map<String, Value>,
+    client_id: &str,
+    audiences: &[String],
+    now: i64,
+) -> Result<(String, i64), String> {
+    let text = |name: &str| claims.get(name).and_then(Value::as_str);
+    if text("iss") != Some(client_id) {
+        return Err(format!(
+            "client_assertion: iss must be the client_id '{client_id}'"
+        ));
+    }
+    if text("sub") != Some(client_id) {
+        return Err(format!(
+            "client_assertion: sub must be the client_id '{client_id}'"
+        ));
+    }
+    let aud: Vec<&str> = match claims.get("aud") {
+        Some(Value::String(a)) => vec![a.as_str()],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    if !aud.iter().any(|a| audiences.iter().any(|x| x == a)) {
+        let found = if aud.is_empty() {
+            "aud is missing".to_string()
+        } else {
+            format!("aud '{}' is not this tenant", aud.join(" "))
+        };
+        return Err(format!(
+            "client_assertion: {found}: use the token endpoint {} (or the issuer {})",
+            audiences.first().map_or("", String::as_str),
+            audiences.get(1).map_or("", String::as_str),
+        ));
+    }
+    let Some(exp) = claims.get("exp").and_then(Value::as_i64) else {
+        return Err(
+            "client_assertion: exp is missing (a number of seconds since the epoch)".into(),
+        );
+    };
+    if exp <= now {
+        return Err(format!(
+            "client_assertion: expired {} s ago (exp {exp}); sign a new one for each request",
+            now - exp
+        ));
+    }
+    if exp > now + ASSERTION_MAX_LIFETIME_SECS + ASSERTION_SKEW_SECS {
+        return Err(format!(
+            "client_assertion: exp is {} s ahead; the mock tenant accepts assertions valid for at most {ASSERTION_MAX_LIFETIME_SECS} s",
+            exp - now
+        ));
+    }
+    if let Some(nbf) = claims.get("nbf").and_then(Value::as_i64) {
+        if nbf > now + ASSERTION_SKEW_SECS {
+            return Err(format!("client_assertion: not valid before {nbf} (nbf)"));
+        }
+    }
+    match text("jti").filter(|j| !j.is_empty()) {
+        Some(jti) => Ok((jti.to_string(), exp)),
+        None => Err("client_assertion: jti is missing; each assertion needs a unique jti".into()),
     }
 }
 
@@ -574,6 +798,8 @@ async fn token_inner(
         GRANT_REFRESH_TOKEN,
         GRANT_CLIENT_CREDENTIALS,
         GRANT_DEVICE_CODE,
+        GRANT_PASSWORD,
+        GRANT_PASSWORD_REALM,
     ]
     .contains(&grant_type)
     {
@@ -597,6 +823,9 @@ async fn token_inner(
             GRANT_AUTHORIZATION_CODE => exchange_code(shared, &mut st, client, &p)?,
             GRANT_REFRESH_TOKEN => refresh(shared, &mut st, client, &p)?,
             GRANT_DEVICE_CODE => poll_device(shared, &mut st, client, &p)?,
+            GRANT_PASSWORD | GRANT_PASSWORD_REALM => {
+                password(shared, &mut st, client, &p, grant_type)?
+            }
             _ => client_credentials(shared, client, &p)?,
         }
     };
@@ -810,6 +1039,75 @@ fn refresh(
         nonce: None,
         refresh_token,
         gty: (shared.flavor == Flavor::Auth0).then_some("refresh_token"),
+    })
+}
+
+/// The resource owner password grant and Auth0's `password-realm` variant: the user's
+/// credentials checked in the default directory or the `realm` connection.
+fn password(
+    shared: &Shared,
+    st: &mut State,
+    client: &ClientConfig,
+    p: &Params,
+    grant_type: &str,
+) -> Result<Plan, OAuthError> {
+    let tenant = &shared.tenant;
+    let connection = if grant_type == GRANT_PASSWORD_REALM {
+        let realm = p.require("realm")?;
+        if !tenant.has_connection(realm) {
+            return Err(OAuthError::new(
+                "invalid_request",
+                format!("Unknown realm: {realm} (the tenant has no such connection)"),
+            ));
+        }
+        realm
+    } else {
+        DEFAULT_CONNECTION
+    };
+    let username = p.require("username")?;
+    let password = p.require("password")?;
+    let wrong = || OAuthError::new("invalid_grant", "Wrong email or password.");
+    let user = tenant
+        .user_for_login(connection, username)
+        .ok_or_else(wrong)?;
+    if !constant_time_eq(password, &user.password()) {
+        return Err(wrong());
+    }
+    if user.mfa_required {
+        return Err(
+            OAuthError::new("mfa_required", "Multifactor authentication required")
+                .with_status(403)
+                .with_field("mfa_token", shared.rng.token(32)),
+        );
+    }
+    let audience = p
+        .get("audience")
+        .or_else(|| p.get("resource"))
+        .filter(|a| !a.is_empty());
+    let api = match audience {
+        Some(aud) => Some(tenant.api(aud).ok_or_else(|| {
+            OAuthError::new("access_denied", format!("Service not found: {aud}"))
+        })?),
+        None => None,
+    };
+    // Without a scope Auth0 grants the API's scopes: the application is trusted with them.
+    let requested = match (p.scopes("scope"), api) {
+        (s, Some(api)) if s.is_empty() => api.scopes.clone(),
+        (s, _) => s,
+    };
+    let grant = Grant {
+        client_id: client.client_id.clone(),
+        user_id: user.user_id.clone(),
+        scope: effective_scope(shared, client, audience, &requested, user),
+        audience: audience.map(str::to_string),
+        sid: shared.rng.token(16),
+    };
+    let refresh_token = start_family(shared, st, client, &grant);
+    Ok(Plan::User {
+        grant,
+        nonce: None,
+        refresh_token,
+        gty: (shared.flavor == Flavor::Auth0).then_some("password"),
     })
 }
 
@@ -1535,6 +1833,69 @@ mod tests {
             decode_basic(&cred),
             Some(("my:client".to_string(), "s+cret".to_string()))
         );
+    }
+
+    fn assertion(over: Value) -> serde_json::Map<String, Value> {
+        let mut c = json!({
+            "iss": "c1", "sub": "c1", "aud": "http://127.0.0.1:9/oauth/token",
+            "exp": 1_000_060, "jti": "j1"
+        });
+        if let (Some(base), Value::Object(extra)) = (c.as_object_mut(), over) {
+            for (k, v) in extra {
+                if v.is_null() {
+                    base.remove(&k);
+                } else {
+                    base.insert(k, v);
+                }
+            }
+        }
+        match c {
+            Value::Object(m) => m,
+            _ => serde_json::Map::new(),
+        }
+    }
+
+    fn check(over: Value) -> Result<(String, i64), String> {
+        let auds = [
+            "http://127.0.0.1:9/oauth/token".to_string(),
+            "http://127.0.0.1:9/".to_string(),
+        ];
+        check_assertion_claims(&assertion(over), "c1", &auds, 1_000_000)
+    }
+
+    #[test]
+    fn assertion_claims_follow_rfc_7523() {
+        assert_eq!(check(json!({})), Ok(("j1".to_string(), 1_000_060)));
+        assert!(check(json!({"aud": ["x", "http://127.0.0.1:9/"]})).is_ok());
+        // The limit: 300 s of validity plus 30 s of clock skew.
+        assert!(check(json!({"exp": 1_000_330})).is_ok());
+        let refused = |over: Value, needle: &str| {
+            let err = check(over).err().unwrap_or_default();
+            assert!(err.contains(needle), "{needle:?} not in {err:?}");
+        };
+        refused(json!({"exp": 1_000_331}), "at most 300 s");
+        refused(json!({"exp": 1_000_000}), "expired 0 s ago");
+        refused(json!({"exp": null}), "exp is missing");
+        refused(json!({"exp": "1000060"}), "exp is missing");
+        refused(json!({"jti": ""}), "jti is missing");
+        refused(json!({"iss": "c2"}), "iss must be");
+        refused(json!({"sub": null}), "sub must be");
+        refused(json!({"aud": null}), "aud is missing");
+        refused(
+            json!({"aud": "http://127.0.0.1:9/oauth/revoke"}),
+            "aud 'http",
+        );
+        refused(json!({"nbf": 1_000_031}), "nbf");
+    }
+
+    #[test]
+    fn peek_rejects_what_is_not_a_compact_jws() {
+        assert!(peek_jwt("a.b").is_none());
+        assert!(peek_jwt("a.b.c.d").is_none());
+        let h = URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#);
+        let c = URL_SAFE_NO_PAD.encode(r#"{"iss":"x"}"#);
+        assert!(peek_jwt(&format!("{h}.{c}.")).is_some());
+        assert!(peek_jwt(&format!("{h}.{}.", URL_SAFE_NO_PAD.encode("[1]"))).is_none());
     }
 
     #[test]

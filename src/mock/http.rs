@@ -162,6 +162,8 @@ pub struct OAuthError {
     pub status: Option<u16>,
     /// Extra response headers (`WWW-Authenticate`, `Retry-After`).
     pub headers: Vec<(&'static str, String)>,
+    /// Extra body members some errors carry (Auth0's `mfa_token`).
+    pub fields: Vec<(&'static str, String)>,
 }
 
 impl OAuthError {
@@ -171,7 +173,14 @@ impl OAuthError {
             description: description.into(),
             status: None,
             headers: Vec::new(),
+            fields: Vec::new(),
         }
+    }
+
+    /// Adds a member to the JSON body, next to `error` and `error_description`.
+    pub fn with_field(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.fields.push((name, value.into()));
+        self
     }
 
     pub fn with_status(mut self, status: u16) -> Self {
@@ -189,7 +198,11 @@ impl OAuthError {
         let status = self
             .status
             .unwrap_or_else(|| status_for(flavor, &self.error));
-        let body = serde_json::json!({"error": self.error, "error_description": self.description});
+        let mut body =
+            serde_json::json!({"error": self.error, "error_description": self.description});
+        for (name, value) in self.fields {
+            body[name] = Value::String(value);
+        }
         let mut resp = json(status, &body);
         for (name, value) in self.headers {
             if let Ok(v) = HeaderValue::from_str(&value) {

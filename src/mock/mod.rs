@@ -37,7 +37,8 @@ pub use keys::SigningKey;
 pub use state::RecordedRequest;
 pub use tenant::{
     ApiConfig, AppType, AuthMethod, ClientConfig, ClientGrant, DeviceSettings, Lifetimes,
-    TenantConfig, UserConfig, API_AUDIENCE, M2M_CLIENT_ID, M2M_CLIENT_SECRET, PUBLIC_CLIENT_ID,
+    TenantConfig, UserConfig, API_AUDIENCE, DEFAULT_CONNECTION, M2M_CLIENT_ID, M2M_CLIENT_SECRET,
+    PUBLIC_CLIENT_ID,
 };
 
 use server::{lock, Shared};
@@ -403,7 +404,8 @@ impl MockTenant {
         endpoints::decide_device(&self.shared, user_code, Some(&u.user_id))
     }
 
-    /// The ready-file document: issuer, control token, client ids and secrets, audience.
+    /// The ready-file document: issuer, control token, client ids and secrets, audience,
+    /// users with their passwords and connection.
     pub fn info(&self) -> Value {
         info_json(&self.shared)
     }
@@ -473,6 +475,15 @@ fn info_json(shared: &Shared) -> Value {
         "audience": t.apis.first().map(|a| a.identifier.clone()),
         "clients": clients,
         "users": t.users.iter().map(|u| u.username.clone()).collect::<Vec<_>>(),
+        // Public test credentials for the password grants (SPEC §8).
+        "connection": tenant::DEFAULT_CONNECTION,
+        "user_credentials": t.users.iter().map(|u| json!({
+            "username": u.username,
+            "email": u.email,
+            "password": u.password(),
+            "connection": u.connection,
+            "mfa_required": u.mfa_required,
+        })).collect::<Vec<_>>(),
         "flavor": match shared.flavor { Flavor::Auth0 => "auth0", Flavor::Rfc => "rfc" },
     })
 }

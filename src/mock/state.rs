@@ -183,6 +183,9 @@ pub struct State {
     pub access_tokens: HashMap<String, IssuedAccess>,
     /// Interactive mode: pending `/authorize` transactions by id.
     pub transactions: HashMap<String, super::pages::Transaction>,
+    /// `private_key_jwt`: `(client_id, jti)` of assertions already accepted → their `exp`,
+    /// to refuse replays until they expire.
+    pub assertion_jtis: HashMap<(String, String), i64>,
 }
 
 impl State {
@@ -226,6 +229,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "password",
     "device_code",
     "csrf",
+    "mfa_token",
 ];
 
 /// The masked value for `key`, or the value itself when it is not a secret.

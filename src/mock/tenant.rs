@@ -26,12 +26,22 @@ pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
 pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
 pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
 pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
-const KNOWN_GRANTS: [&str; 4] = [
+/// The resource owner password grant (RFC 6749 §4.3), against the tenant's default directory.
+pub const GRANT_PASSWORD: &str = "password";
+/// Auth0's password grant against a named connection (`realm`).
+pub const GRANT_PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
+const KNOWN_GRANTS: [&str; 6] = [
     GRANT_AUTHORIZATION_CODE,
     GRANT_REFRESH_TOKEN,
     GRANT_CLIENT_CREDENTIALS,
     GRANT_DEVICE_CODE,
+    GRANT_PASSWORD,
+    GRANT_PASSWORD_REALM,
 ];
+
+/// The database connection users belong to unless configured otherwise; also the tenant's
+/// default directory, which the plain `password` grant uses.
+pub const DEFAULT_CONNECTION: &str = "Username-Password-Authentication";
 
 /// Everything the tenant is configured with. Each section left out of a config file keeps
 /// its built-in default, so a file with only `[lifetimes]` still has the default clients.
@@ -109,6 +119,8 @@ pub enum AuthMethod {
     None,
     ClientSecretPost,
     ClientSecretBasic,
+    /// RFC 7523 / OIDC Core §9: a JWT signed with the client's private key.
+    PrivateKeyJwt,
 }
 
 /// One application.
@@ -122,9 +134,17 @@ pub struct ClientConfig {
     /// Present for confidential clients; public clients (native, SPA) have none.
     #[serde(default)]
     pub secret: Option<String>,
-    /// Accepted authentication methods; default `none` without a secret, post and basic with one.
+    /// Accepted authentication methods; default `none` without a secret or key, post and
+    /// basic with a secret, `private_key_jwt` with a public key.
     #[serde(default)]
     pub auth_methods: Option<Vec<AuthMethod>>,
+    /// Public key for `private_key_jwt` (PEM `PUBLIC KEY`, or `RSA PUBLIC KEY`): RSA → RS256,
+    /// EC P-256 → ES256.
+    #[serde(default)]
+    pub public_key_pem: Option<String>,
+    /// The same as a JWK (`kty` `RSA` with `n`/`e`, or `EC` `P-256` with `x`/`y`).
+    #[serde(default)]
+    pub public_key_jwk: Option<serde_json::Value>,
     pub grant_types: Vec<String>,
     #[serde(default)]
     pub callbacks: Vec<String>,
@@ -189,6 +209,16 @@ pub struct UserConfig {
     /// Extra claims copied into ID tokens and `/userinfo` (use namespaced names, as Auth0 asks).
     #[serde(default)]
     pub claims: BTreeMap<String, serde_json::Value>,
+    /// Password for the password grants; `USERNAME-password` when left out. Public test
+    /// credentials: the ready file lists them.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Database connection (Auth0 `realm`) the user belongs to.
+    #[serde(default = "default_connection")]
+    pub connection: String,
+    /// The password grants answer 403 `mfa_required` (with an `mfa_token`) for this user.
+    #[serde(default)]
+    pub mfa_required: bool,
 }
 
 /// Token and code lifetimes, in seconds.
@@ -239,6 +269,10 @@ fn yes() -> bool {
     true
 }
 
+fn default_connection() -> String {
+    DEFAULT_CONNECTION.into()
+}
+
 fn default_access_token_secs() -> u64 {
     86_400
 }
@@ -251,10 +285,14 @@ fn default_clients() -> Vec<ClientConfig> {
             app_type: AppType::Native,
             secret: None,
             auth_methods: None,
+            public_key_pem: None,
+            public_key_jwk: None,
             grant_types: vec![
                 GRANT_AUTHORIZATION_CODE.into(),
                 GRANT_REFRESH_TOKEN.into(),
                 GRANT_DEVICE_CODE.into(),
+                GRANT_PASSWORD.into(),
+                GRANT_PASSWORD_REALM.into(),
             ],
             callbacks: vec![
                 "http://127.0.0.1/callback".into(),
@@ -275,6 +313,8 @@ fn default_clients() -> Vec<ClientConfig> {
             app_type: AppType::NonInteractive,
             secret: Some(M2M_CLIENT_SECRET.into()),
             auth_methods: None,
+            public_key_pem: None,
+            public_key_jwk: None,
             grant_types: vec![GRANT_CLIENT_CREDENTIALS.into()],
             callbacks: vec![],
             allowed_logout_urls: vec![],
@@ -316,6 +356,9 @@ fn default_users() -> Vec<UserConfig> {
             picture: None,
             permissions: BTreeMap::from([(API_AUDIENCE.to_string(), both)]),
             claims: BTreeMap::new(),
+            password: Some("alice-password".into()),
+            connection: default_connection(),
+            mfa_required: false,
         },
         UserConfig {
             username: "bob".into(),
@@ -330,6 +373,9 @@ fn default_users() -> Vec<UserConfig> {
                 vec!["read:events".to_string()],
             )]),
             claims: BTreeMap::new(),
+            password: Some("bob-password".into()),
+            connection: default_connection(),
+            mfa_required: false,
         },
     ]
 }
@@ -349,10 +395,37 @@ impl Default for TenantConfig {
     }
 }
 
+impl UserConfig {
+    /// The password the password grants accept.
+    pub fn password(&self) -> String {
+        self.password
+            .clone()
+            .unwrap_or_else(|| format!("{}-password", self.username))
+    }
+}
+
 impl ClientConfig {
-    /// Whether the client has a secret, i.e. must authenticate at the token endpoint.
+    /// Whether the client has a secret or a public key, i.e. must authenticate at the token
+    /// endpoint.
     pub fn is_confidential(&self) -> bool {
-        self.secret.is_some()
+        self.secret.is_some() || self.has_public_key()
+    }
+
+    /// Whether a key for `private_key_jwt` is configured.
+    pub fn has_public_key(&self) -> bool {
+        self.public_key_pem.is_some() || self.public_key_jwk.is_some()
+    }
+
+    /// The configured public key, parsed, with the one algorithm it verifies.
+    pub fn assertion_key(&self) -> Result<Option<AssertionKey>, String> {
+        match (&self.public_key_pem, &self.public_key_jwk) {
+            (None, None) => Ok(None),
+            (Some(_), Some(_)) => {
+                Err("give either `public_key_pem` or `public_key_jwk`, not both".into())
+            }
+            (Some(pem), None) => AssertionKey::from_pem(pem).map(Some),
+            (None, Some(jwk)) => AssertionKey::from_jwk(jwk).map(Some),
+        }
     }
 
     /// Whether `grant` is enabled for this client.
@@ -364,9 +437,106 @@ impl ClientConfig {
     pub fn accepted_auth_methods(&self) -> Vec<AuthMethod> {
         match (&self.auth_methods, &self.secret) {
             (Some(methods), _) => methods.clone(),
+            (None, None) if self.has_public_key() => vec![AuthMethod::PrivateKeyJwt],
             (None, None) => vec![AuthMethod::None],
+            (None, Some(_)) if self.has_public_key() => vec![
+                AuthMethod::ClientSecretPost,
+                AuthMethod::ClientSecretBasic,
+                AuthMethod::PrivateKeyJwt,
+            ],
             (None, Some(_)) => vec![AuthMethod::ClientSecretPost, AuthMethod::ClientSecretBasic],
         }
+    }
+}
+
+/// A client's public key for `private_key_jwt` and the only `alg` it accepts: the header's
+/// `alg` must match the key, so neither `none` nor HMAC (with a public key as the secret) is
+/// ever tried.
+#[derive(Clone)]
+pub struct AssertionKey {
+    pub alg: jsonwebtoken::Algorithm,
+    pub key: jsonwebtoken::DecodingKey,
+}
+
+impl std::fmt::Debug for AssertionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AssertionKey({:?})", self.alg)
+    }
+}
+
+impl AssertionKey {
+    /// An RSA (`PUBLIC KEY` or `RSA PUBLIC KEY`) or EC P-256 (`PUBLIC KEY`) PEM.
+    pub fn from_pem(pem: &str) -> Result<Self, String> {
+        use jsonwebtoken::{Algorithm, DecodingKey};
+        if pem.contains("PRIVATE KEY") {
+            return Err("`public_key_pem` holds a private key: give the public key only".into());
+        }
+        if let Ok(key) = DecodingKey::from_rsa_pem(pem.as_bytes()) {
+            return Ok(AssertionKey {
+                alg: Algorithm::RS256,
+                key,
+            });
+        }
+        DecodingKey::from_ec_pem(pem.as_bytes())
+            .map(|key| AssertionKey {
+                alg: Algorithm::ES256,
+                key,
+            })
+            .map_err(|e| {
+                format!("`public_key_pem` is not an RSA or EC P-256 public key in PEM ({e})")
+            })
+    }
+
+    /// An RSA or EC P-256 public JWK; an `alg` member, if any, must agree with the key.
+    pub fn from_jwk(jwk: &serde_json::Value) -> Result<Self, String> {
+        use jsonwebtoken::{Algorithm, DecodingKey};
+        let field = |name: &str| {
+            jwk.get(name)
+                .and_then(|v| v.as_str())
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| format!("`public_key_jwk` has no `{name}`"))
+        };
+        if jwk.get("d").is_some() {
+            return Err(
+                "`public_key_jwk` holds a private key (`d`): give the public key only".into(),
+            );
+        }
+        let (alg, key) = match field("kty")? {
+            "RSA" => (
+                Algorithm::RS256,
+                DecodingKey::from_rsa_components(field("n")?, field("e")?),
+            ),
+            "EC" => {
+                let crv = field("crv")?;
+                if crv != "P-256" {
+                    return Err(format!(
+                        "`public_key_jwk`: curve `{crv}` is not supported (use P-256 for ES256)"
+                    ));
+                }
+                (
+                    Algorithm::ES256,
+                    DecodingKey::from_ec_components(field("x")?, field("y")?),
+                )
+            }
+            other => {
+                return Err(format!(
+                    "`public_key_jwk`: kty `{other}` is not supported (use RSA or EC)"
+                ))
+            }
+        };
+        let key = key.map_err(|e| format!("`public_key_jwk` is not a usable key ({e})"))?;
+        if let Some(named) = jwk.get("alg").and_then(|v| v.as_str()) {
+            let wanted = match alg {
+                Algorithm::ES256 => "ES256",
+                _ => "RS256",
+            };
+            if named != wanted {
+                return Err(format!(
+                    "`public_key_jwk`: alg `{named}` does not fit the key (expected {wanted})"
+                ));
+            }
+        }
+        Ok(AssertionKey { alg, key })
     }
 }
 
@@ -417,18 +587,32 @@ impl TenantConfig {
                 }
             }
             let methods = c.accepted_auth_methods();
-            if c.secret.is_none() && methods.iter().any(|m| *m != AuthMethod::None) {
+            let secret_method = |m: &AuthMethod| {
+                matches!(
+                    m,
+                    AuthMethod::ClientSecretPost | AuthMethod::ClientSecretBasic
+                )
+            };
+            if c.secret.is_none() && methods.iter().any(secret_method) {
                 return Err(format!(
                     "`clients[{i}].auth_methods`: client `{}` has no `secret`",
                     c.client_id
                 ));
             }
-            if c.secret.is_some() && methods.contains(&AuthMethod::None) {
+            if c.is_confidential() && methods.contains(&AuthMethod::None) {
                 return Err(format!(
-                    "`clients[{i}].auth_methods`: client `{}` has a `secret`, so `none` is not allowed",
+                    "`clients[{i}].auth_methods`: client `{}` has a `secret` or public key, so `none` is not allowed",
                     c.client_id
                 ));
             }
+            if !c.has_public_key() && methods.contains(&AuthMethod::PrivateKeyJwt) {
+                return Err(format!(
+                    "`clients[{i}].auth_methods`: client `{}` has no `public_key_pem` or `public_key_jwk` for private_key_jwt",
+                    c.client_id
+                ));
+            }
+            c.assertion_key()
+                .map_err(|e| format!("`clients[{i}]` (`{}`): {e}", c.client_id))?;
             for cb in &c.callbacks {
                 if url::Url::parse(cb).is_err() {
                     return Err(format!("`clients[{i}].callbacks`: `{cb}` is not a URL"));
@@ -459,6 +643,17 @@ impl TenantConfig {
                     "`client_grants[{i}].scopes`: API `{}` has no scope `{s}`",
                     g.audience
                 ));
+            }
+        }
+        for (i, u) in self.users.iter().enumerate() {
+            if self.users[..i].iter().any(|o| o.username == u.username) {
+                return Err(format!(
+                    "`users[{i}].username`: `{}` appears twice",
+                    u.username
+                ));
+            }
+            if u.connection.is_empty() {
+                return Err(format!("`users[{i}].connection`: must not be empty"));
             }
         }
         if let Some(u) = &self.default_user {
@@ -493,6 +688,19 @@ impl TenantConfig {
             .find(|u| u.username == hint || u.email == hint || u.user_id == hint)
     }
 
+    /// The user a password grant names: username or email, within `connection`.
+    pub fn user_for_login(&self, connection: &str, username: &str) -> Option<&UserConfig> {
+        self.users
+            .iter()
+            .find(|u| u.connection == connection && (u.username == username || u.email == username))
+    }
+
+    /// Whether a database connection of this name exists: the default one, or one a user
+    /// belongs to.
+    pub fn has_connection(&self, name: &str) -> bool {
+        name == DEFAULT_CONNECTION || self.users.iter().any(|u| u.connection == name)
+    }
+
     pub fn user_by_id(&self, sub: &str) -> Option<&UserConfig> {
         self.users.iter().find(|u| u.user_id == sub)
     }
@@ -523,6 +731,94 @@ mod tests {
             .as_ref()
             .map(|c| (c.lifetimes.id_token_secs, c.clients.len()));
         assert_eq!(c, Ok((5, 2)));
+    }
+
+    fn parse_err(text: &str) -> String {
+        TenantConfig::parse(text, Path::new("k.toml"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn built_in_users_have_passwords_and_the_default_connection() {
+        let t = TenantConfig::default();
+        let alice = t.user_for_login(DEFAULT_CONNECTION, "alice@example.test");
+        assert_eq!(
+            alice.map(|u| (u.username.as_str(), u.password())),
+            Some(("alice", "alice-password".to_string()))
+        );
+        assert!(t.user_for_login("Other-Connection", "alice").is_none());
+        assert!(t.has_connection(DEFAULT_CONNECTION));
+        assert!(!t.has_connection("Other-Connection"));
+        let native = t.client(PUBLIC_CLIENT_ID);
+        assert!(native.is_some_and(
+            |c| c.allows_grant(GRANT_PASSWORD) && c.allows_grant(GRANT_PASSWORD_REALM)
+        ));
+        assert!(t
+            .client(M2M_CLIENT_ID)
+            .is_some_and(|c| !c.allows_grant(GRANT_PASSWORD)));
+    }
+
+    #[test]
+    fn user_keys_for_the_password_grants() {
+        let text = "[[users]]\nusername = \"eve\"\nuser_id = \"auth0|eve\"\nemail = \"e@x.test\"\nname = \"Eve\"\nconnection = \"Staff\"\nmfa_required = true\n";
+        let t = TenantConfig::parse(text, Path::new("u.toml")).map_err(|e| e.to_string());
+        let eve = t
+            .as_ref()
+            .ok()
+            .and_then(|t| t.user_for_login("Staff", "eve"));
+        assert_eq!(
+            eve.map(|u| (u.password(), u.mfa_required)),
+            Some(("eve-password".to_string(), true))
+        );
+        assert!(t.is_ok_and(|t| t.has_connection("Staff")));
+    }
+
+    #[test]
+    fn client_keys_are_checked_at_load() {
+        let client = |extra: &str| {
+            format!("[[clients]]\nclient_id = \"k\"\napp_type = \"non_interactive\"\ngrant_types = [\"client_credentials\"]\n{extra}\n")
+        };
+        let err = parse_err(&client("public_key_pem = \"not a key\""));
+        assert!(
+            err.contains("clients[0]") && err.contains("public_key_pem"),
+            "{err}"
+        );
+        let err = parse_err(&client(
+            "public_key_jwk = { kty = \"EC\", crv = \"P-384\", x = \"AA\", y = \"AA\" }",
+        ));
+        assert!(err.contains("P-384"), "{err}");
+        let err = parse_err(&client(
+            "public_key_jwk = { kty = \"oct\", k = \"c2VjcmV0\" }",
+        ));
+        assert!(err.contains("kty `oct`"), "{err}");
+        let err = parse_err(&client("auth_methods = [\"private_key_jwt\"]"));
+        assert!(err.contains("no `public_key_pem`"), "{err}");
+        let err = parse_err(&client(
+            "public_key_pem = \"-----BEGIN PRIVATE KEY-----\\nAA\\n-----END PRIVATE KEY-----\"",
+        ));
+        assert!(err.contains("private key"), "{err}");
+    }
+
+    #[test]
+    fn a_key_makes_a_client_confidential_with_private_key_jwt() {
+        let key = AssertionKey::from_jwk(&serde_json::json!({
+            "kty": "RSA", "n": "sXch", "e": "AQAB", "alg": "RS256"
+        }));
+        assert_eq!(
+            key.map(|k| k.alg).ok(),
+            Some(jsonwebtoken::Algorithm::RS256)
+        );
+        let mut c = TenantConfig::default().clients[1].clone();
+        c.secret = None;
+        c.public_key_jwk = Some(serde_json::json!({"kty": "RSA", "n": "sXch", "e": "AQAB"}));
+        assert!(c.is_confidential());
+        assert_eq!(c.accepted_auth_methods(), vec![AuthMethod::PrivateKeyJwt]);
+        let wrong_alg = AssertionKey::from_jwk(&serde_json::json!({
+            "kty": "RSA", "n": "sXch", "e": "AQAB", "alg": "HS256"
+        }));
+        assert!(wrong_alg.is_err());
     }
 
     #[test]

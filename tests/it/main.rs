@@ -9,6 +9,8 @@ mod mock_binary;
 mod mock_faults;
 mod mock_grants;
 mod mock_http;
+mod mock_password;
+mod mock_pkjwt;
 mod mock_tenant;
 mod pages;
 mod sessions;
