@@ -163,7 +163,7 @@ pub struct GrantArgs {
     #[arg(long, env = "AUTHCLI_CLIENT_SECRET_FILE", value_name = "PATH")]
     pub client_secret_file: Option<PathBuf>,
     /// Read the client secret from the first line of stdin.
-    #[arg(long, conflicts_with = "client_secret_file")]
+    #[arg(long, conflicts_with_all = ["client_secret_file", "password_stdin"])]
     pub client_secret_stdin: bool,
     /// The client secret itself (visible in the process list: prefer the variable or a file).
     #[arg(long, value_name = "SECRET", conflicts_with_all = ["client_secret_file", "client_secret_stdin"])]
