@@ -4,6 +4,10 @@
 //! stay synchronous; an async runtime and an HTTP client are started only when a command has
 //! to talk to the provider.
 
+pub mod decode;
+pub mod doctor;
+pub mod verify;
+
 use std::io::IsTerminal;
 use std::time::Duration;
 

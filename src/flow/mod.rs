@@ -4,6 +4,7 @@
 //! tokens and never store them: the caller decides (output, session store).
 
 pub mod auth_code;
+pub mod id_token;
 
 use serde_json::Value;
 
