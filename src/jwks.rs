@@ -99,11 +99,32 @@ fn save(url: &Url, doc: &Value, lifetime: u64, now: u64) {
         expires_at: now.saturating_add(lifetime),
         jwks: doc.clone(),
     };
+    prune(&dir);
     if let Err(e) = write_atomically(&dir, &entry_path(&dir, url), &entry) {
         output::step(&format!(
             "could not cache the JWKS in {}: {e}",
             dir.display()
         ));
+    }
+}
+
+/// Entries untouched for a week belong to issuers no longer used (a mock tenant's random
+/// port, an old tenant): drop them so the directory does not grow without bound.
+fn prune(dir: &Path) {
+    const UNUSED: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > UNUSED);
+        if old && entry.path().extension().is_some_and(|x| x == "json") {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 

@@ -191,7 +191,9 @@ pub fn ago(secs: u64) -> String {
 
 /// A moment relative to `now`: "in 23 h" or "5 min ago".
 pub fn relative(at: u64, now: u64) -> String {
-    if at >= now {
+    if at == now {
+        "now".into()
+    } else if at > now {
         format!("in {}", span(at - now))
     } else {
         ago(now - at)

@@ -498,6 +498,67 @@ pub fn run(args: &VerifyArgs) -> Result<u8, Error> {
     Ok(0)
 }
 
+/// The demo's two teaching lines: what the access token says (`authcli decode`) and that it
+/// passes the checks an API runs (`authcli verify`) against the tenant's JWKS.
+pub fn demo_lines(
+    tokens: &crate::flow::TokenSet,
+    endpoints: &discovery::Endpoints,
+    provider: &ProviderConfig,
+) -> Result<Vec<String>, Error> {
+    let token = tokens.access_token.expose();
+    let (_, claims) = super::decode::decode(token)?;
+    let now = output::now_unix();
+    let s = |k: &str| {
+        claims
+            .get(k)
+            .map(|v| match v {
+                Value::String(s) => s.clone(),
+                Value::Array(a) => a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                other => other.to_string(),
+            })
+            .unwrap_or_else(|| "-".into())
+    };
+    let expiry = claims
+        .get("exp")
+        .and_then(Value::as_u64)
+        .map_or("-".into(), |exp| output::relative(exp, now));
+    let decoded = format!(
+        "  5. `authcli decode`: the access token is a JWT for {} (sub), audience {}, scope `{}`, permissions `{}`, expires {expiry}",
+        s("sub"),
+        s("aud"),
+        s("scope"),
+        s("permissions"),
+    );
+    let Some(jwks_url) = endpoints.jwks.clone() else {
+        return Ok(vec![decoded]);
+    };
+    let header = jwt::parse_header(WHAT, token, false).map_err(classify)?;
+    let http = HttpClient::for_provider(provider)?;
+    let key = super::runtime()?
+        .block_on(jwks::key_for(&http, &jwks_url, WHAT, &header))
+        .map_err(classify)?;
+    let key = jwt::decoding_key(WHAT, &key, header.alg).map_err(classify)?;
+    let claims = jwt::verify_signature(WHAT, token, &key, header.alg).map_err(classify)?;
+    let expect = Expectations {
+        issuer: Some(endpoints.issuer.clone()),
+        audience: provider.audience.clone(),
+        scopes: Vec::new(),
+        leeway: jwt::DEFAULT_LEEWAY_SECS,
+    };
+    check_claims(&claims, &expect, now)?;
+    Ok(vec![
+        decoded,
+        format!(
+            "  6. `authcli verify`: {:?} signature checked against {jwks_url}, iss, aud and exp too: valid, as an API would see it",
+            header.alg
+        ),
+    ])
+}
+
 fn wants_json(format: Option<ReportFormat>) -> bool {
     match format {
         Some(ReportFormat::Json) => true,

@@ -2,7 +2,9 @@
 //! 127.0.0.1, the mock tenant itself, and the session store.
 
 mod browser;
+mod decode;
 mod deps;
+mod doctor;
 mod login;
 #[cfg(unix)] // stops the mock with signals (kill -TERM / -INT)
 mod mock_binary;
@@ -18,3 +20,4 @@ mod store_keyring;
 mod store_lock;
 mod store_support;
 mod support;
+mod verify;
