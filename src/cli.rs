@@ -325,6 +325,9 @@ pub struct VerifyArgs {
     /// Without one, HMAC tokens are refused.
     #[arg(long, value_name = "PATH")]
     pub secret_file: Option<PathBuf>,
+    /// Refused: a secret on the command line is visible to every process (use --secret-file).
+    #[arg(long, value_name = "SECRET", hide = true)]
+    pub secret: Option<String>,
     /// Clock skew tolerated on exp, nbf and iat, in seconds.
     #[arg(
         long,

@@ -44,6 +44,8 @@ pub enum VerifyError {
     },
     #[error("the HMAC secret is empty: check --secret-file / AUTHCLI_VERIFY_SECRET")]
     EmptySecret,
+    #[error("--secret is refused: a secret on the command line is visible in the process list\n  hint: put it in a file and pass --secret-file PATH, or set AUTHCLI_VERIFY_SECRET")]
+    SecretOnArgv,
 }
 
 impl VerifyError {
@@ -52,7 +54,7 @@ impl VerifyError {
         match self {
             VerifyError::Invalid(_) => ExitCode::InvalidToken,
             VerifyError::NoKeys(_) => ExitCode::Unreachable,
-            VerifyError::NoIssuer => ExitCode::Usage,
+            VerifyError::NoIssuer | VerifyError::SecretOnArgv => ExitCode::Usage,
             VerifyError::SecretFile { .. } | VerifyError::EmptySecret => ExitCode::Other,
         }
     }
@@ -367,6 +369,9 @@ async fn discover_jwks(args: &VerifyArgs, issuer: &Url) -> Result<Url, VerifyErr
 
 /// `authcli verify`.
 pub fn run(args: &VerifyArgs) -> Result<u8, Error> {
+    if args.secret.is_some() {
+        return Err(VerifyError::SecretOnArgv.into());
+    }
     let subject = subject(args)?;
     let token = subject.token.expose();
     let p = &args.session.provider;

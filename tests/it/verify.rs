@@ -417,6 +417,15 @@ fn jwks_file_checks_offline_and_hmac_needs_a_secret_file() {
     ])
     .env("AUTHCLI_VERIFY_SECRET", "another-secret-another-secret!!");
     assert_invalid(&run(cmd), "`signature` check");
+    // A secret on argv is refused before anything else.
+    let out = verify(
+        &tenant,
+        home.path(),
+        &hs,
+        &["--secret", "a-shared-secret-of-32-bytes-long"],
+    );
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("--secret-file") && !out.stderr.contains("a-shared-secret"));
 }
 
 #[test]
@@ -448,4 +457,45 @@ fn login_survives_a_key_rotated_just_before_signing() {
         .0;
     assert_ne!(header["kid"], seed_key(0).kid.as_str());
     assert_ne!(header["kid"], seed_key(1).kid.as_str());
+}
+
+/// With no token argument and stdin a terminal, verify checks the current session's access
+/// token (util-linux `script` provides the terminal).
+#[cfg(target_os = "linux")]
+#[test]
+fn on_a_terminal_without_a_token_the_sessions_access_token_is_verified() {
+    if !Path::new("/usr/bin/script").exists() {
+        eprintln!("skipped: util-linux `script` is not installed");
+        return;
+    }
+    let tenant = seeded_tenant();
+    let home = TempDir::new("verify-session");
+    let mut running = start_login(&tenant, &home, &[]);
+    browse_plain(&running.start_url());
+    assert_eq!(running.finish().code, Some(0));
+    let line = format!(
+        "{} verify --scope read:events -o json",
+        crate::support::bin().display()
+    );
+    let mut script = std::process::Command::new("/usr/bin/script");
+    script
+        .args(["-qec", &line, "/dev/null"])
+        .env_clear()
+        .env("AUTHCLI_HOME", home.path())
+        .env("HOME", home.path())
+        .env("PATH", "/usr/bin:/bin")
+        .stdin(std::process::Stdio::null());
+    let out = run(script);
+    assert_eq!(
+        out.code,
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("current session") && out.stdout.contains("\"sub\": \"auth0|alice\""),
+        "{}",
+        out.stdout
+    );
 }
