@@ -385,6 +385,54 @@ mod tests {
         assert_eq!(c["sub"], "x");
     }
 
+    fn rsa_jwk(bytes: usize, extra: Value) -> Jwk {
+        let mut n = vec![0xc5u8; bytes];
+        n[bytes - 1] = 0x01;
+        let mut v = serde_json::json!({"kty": "RSA", "kid": "k", "e": "AQAB", "n": URL_SAFE_NO_PAD.encode(&n)});
+        if let (Value::Object(map), Value::Object(more)) = (&mut v, extra) {
+            map.extend(more);
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn key_selection_follows_rfc_8725() {
+        let ok = rsa_jwk(256, serde_json::json!({}));
+        assert!(key_fits(&ok, Algorithm::RS256).is_ok());
+        assert!(key_fits(&ok, Algorithm::PS384).is_ok());
+        let short = rsa_jwk(128, serde_json::json!({}));
+        assert!(key_fits(&short, Algorithm::RS256)
+            .unwrap_err()
+            .contains("1024 bits"));
+        let enc = rsa_jwk(256, serde_json::json!({"use": "enc"}));
+        assert!(key_fits(&enc, Algorithm::RS256)
+            .unwrap_err()
+            .contains("encryption"));
+        let pinned = rsa_jwk(256, serde_json::json!({"alg": "RS512"}));
+        assert!(key_fits(&pinned, Algorithm::RS256).is_err());
+        assert!(key_fits(&ok, Algorithm::ES256).is_err());
+
+        // Without a kid: the only key of the right type, else refuse to guess.
+        let header = Header::new(Algorithm::RS256);
+        let one = JwkSet {
+            keys: vec![ok.clone(), enc.clone()],
+        };
+        assert!(select_key("t", &one, &header).is_ok());
+        let two = JwkSet {
+            keys: vec![ok.clone(), ok],
+        };
+        assert!(matches!(
+            select_key("t", &two, &header),
+            Err(JwtError::Check { check: "kid", .. })
+        ));
+        let mut with_kid = Header::new(Algorithm::RS256);
+        with_kid.kid = Some("other".into());
+        assert!(matches!(
+            select_key("t", &one, &with_kid),
+            Err(JwtError::UnknownKey { .. })
+        ));
+    }
+
     #[test]
     fn alg_none_is_refused() {
         let jwk: Jwk =
