@@ -49,6 +49,15 @@ pub enum Command {
     Userinfo(Box<UserinfoArgs>),
     /// Run a command with a valid access token in AUTHCLI_ACCESS_TOKEN (never on its argv).
     Exec(Box<ExecArgs>),
+    /// Print a JWT's header and claims (times also as RFC 3339). No verification.
+    Decode(DecodeArgs),
+    /// Validate a JWT access token as an API must: signature against the issuer's JWKS,
+    /// exp/nbf/iat, iss, aud, scopes. Prints the claims when valid (exit 0), else exit 7.
+    #[command(after_help = VERIFY_EXAMPLES)]
+    Verify(Box<VerifyArgs>),
+    /// Diagnose a provider set-up before a login fails: discovery, issuer, PKCE, grants,
+    /// client and redirect URI, Auth0 pitfalls, ports, browser, proxy, CA, clock, storage.
+    Doctor(Box<DoctorArgs>),
     /// Run the built-in mock authorization server (Auth0-shaped) for tests, CI and demos.
     MockTenant(crate::mock::MockTenantArgs),
     /// Zero-setup tour: start the mock tenant in-process and log in against it.
@@ -344,6 +353,79 @@ pub struct DemoArgs {
     /// What to print on stdout.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Json)]
     pub output: OutputFormat,
+}
+
+/// `authcli decode`.
+#[derive(Debug, Clone, Args)]
+pub struct DecodeArgs {
+    /// The JWT; `-` or nothing reads it from stdin.
+    #[arg(value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Output format. [default: table on a terminal, json otherwise]
+    #[arg(short, long, value_enum)]
+    pub output: Option<ReportFormat>,
+}
+
+const VERIFY_EXAMPLES: &str = "Examples:
+  authcli verify \"$TOKEN\" --issuer tenant.eu.auth0.com --audience https://api.example.com --scope read:events
+  authcli token | authcli verify - --issuer https://tenant.eu.auth0.com/ --audience https://api.example.com
+  authcli verify \"$TOKEN\" --jwks-file jwks.json --issuer https://idp.example/ --audience api://x
+  AUTHCLI_VERIFY_SECRET=… authcli verify \"$TOKEN\" --issuer https://idp.example/ --audience api://x   (HS256)
+  authcli verify   (on a terminal: the current session's access token)
+
+Exit codes: 0 valid (claims on stdout), 7 invalid (the failed check on stderr),
+6 the JWKS could not be had.";
+
+/// `authcli verify`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct VerifyArgs {
+    /// The JWT; `-` or nothing reads stdin (on a terminal, nothing means the current
+    /// session's access token).
+    #[arg(value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// --issuer: `iss` must equal it; --audience: `aud` must contain it; each --scope must be
+    /// in `scope` or `permissions`; --jwks-url: where the keys are (else from discovery).
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// A JWKS (or one JWK) in a file, for offline checks; no network.
+    #[arg(long, value_name = "PATH", conflicts_with = "jwks_url")]
+    pub jwks_file: Option<PathBuf>,
+    /// File holding the shared secret for HS256/384/512 tokens (or AUTHCLI_VERIFY_SECRET).
+    /// Without one, HMAC tokens are refused.
+    #[arg(long, value_name = "PATH")]
+    pub secret_file: Option<PathBuf>,
+    /// Refused: a secret on the command line is visible to every process (use --secret-file).
+    #[arg(long, value_name = "SECRET", hide = true)]
+    pub secret: Option<String>,
+    /// Clock skew tolerated on exp, nbf and iat, in seconds.
+    #[arg(
+        long,
+        env = "AUTHCLI_LEEWAY",
+        value_name = "SECS",
+        default_value_t = 60
+    )]
+    pub leeway: u64,
+    /// Require this `typ` header, e.g. at+jwt (RFC 9068 access tokens).
+    #[arg(long, value_name = "TYP")]
+    pub require_typ: Option<String>,
+    /// Output format. [default: table on a terminal, json otherwise]
+    #[arg(short, long, value_enum)]
+    pub output: Option<ReportFormat>,
+}
+
+/// `authcli doctor`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub provider: ProviderArgs,
+    #[command(flatten)]
+    pub browser: BrowserArgs,
+    /// Where sessions are kept. [default: file]
+    #[arg(long, value_enum, env = "AUTHCLI_STORAGE")]
+    pub storage: Option<StorageKind>,
+    /// Output format. [default: table on a terminal, json otherwise]
+    #[arg(short, long, value_enum)]
+    pub output: Option<ReportFormat>,
 }
 
 /// Formats for tokens on stdout (SPEC §5).

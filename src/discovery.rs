@@ -177,7 +177,7 @@ pub async fn resolve(
     Ok(endpoints)
 }
 
-fn from_metadata(
+pub(crate) fn from_metadata(
     cfg: &ProviderConfig,
     url: Url,
     is_oidc: bool,

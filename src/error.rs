@@ -27,6 +27,12 @@ pub enum Error {
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Session(#[from] crate::session::SessionError),
+    #[error(transparent)]
+    Decode(#[from] crate::commands::decode::DecodeError),
+    #[error(transparent)]
+    Verify(#[from] crate::commands::verify::VerifyError),
+    #[error(transparent)]
+    Doctor(#[from] crate::commands::doctor::DoctorError),
     #[error("could not run `{program}`: {source}")]
     Exec {
         program: String,
@@ -52,6 +58,9 @@ impl Error {
             Error::Mock(e) => e.exit_code(),
             Error::Store(e) => e.exit_code(),
             Error::Session(e) => e.exit_code(),
+            Error::Decode(e) => e.exit_code(),
+            Error::Verify(e) => e.exit_code(),
+            Error::Doctor(e) => e.exit_code(),
             Error::Exec { .. } | Error::Output { .. } => ExitCode::Other,
         }
     }

@@ -154,6 +154,21 @@ fn expires_in<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> 
     }
 }
 
+/// An answer taken as it came (see [`HttpClient::get_raw`]).
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl RawResponse {
+    /// A header as text, if present and printable.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
 /// How the client authenticates at the token endpoint.
 #[derive(Debug, Clone, Copy)]
 pub enum ClientAuth<'a> {
@@ -347,18 +362,44 @@ impl HttpClient {
         })
     }
 
+    /// GETs `url` and hands back status, headers and body whatever the status, redirects
+    /// included (not followed): for the JWKS cache (`Cache-Control`) and `doctor` (`Date`,
+    /// the authorization endpoint's answer).
+    pub async fn get_raw(&self, what: &'static str, url: &Url) -> Result<RawResponse, HttpError> {
+        output::trace(&format!("GET {url}"));
+        let request = self.inner.get(url.clone());
+        let (status, headers, body) = self.send_raw(what, url, request, true).await?;
+        Ok(RawResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
     async fn send(
         &self,
         what: &'static str,
         url: &Url,
         request: reqwest::RequestBuilder,
     ) -> Result<(u16, String), HttpError> {
+        let (status, _, body) = self.send_raw(what, url, request, false).await?;
+        Ok((status, body))
+    }
+
+    async fn send_raw(
+        &self,
+        what: &'static str,
+        url: &Url,
+        request: reqwest::RequestBuilder,
+        redirects_ok: bool,
+    ) -> Result<(u16, reqwest::header::HeaderMap, String), HttpError> {
         let mut response = request
             .send()
             .await
             .map_err(|e| self.transport(what, url, &e))?;
         let status = response.status().as_u16();
-        if response.status().is_redirection() {
+        let headers = response.headers().clone();
+        if response.status().is_redirection() && !redirects_ok {
             let location = response
                 .headers()
                 .get("location")
@@ -391,7 +432,7 @@ impl HttpClient {
         if output::tracing() {
             output::trace(&format!("< {status} {}", redact_body(&body)));
         }
-        Ok((status, body))
+        Ok((status, headers, body))
     }
 
     fn transport(&self, what: &'static str, url: &Url, e: &reqwest::Error) -> HttpError {
@@ -412,7 +453,7 @@ impl HttpClient {
 }
 
 /// Turns a body into JSON: an OAuth error whatever the status; success only on 2xx.
-fn parse_json_body(
+pub(crate) fn parse_json_body(
     what: &'static str,
     url: &Url,
     status: u16,

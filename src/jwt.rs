@@ -7,13 +7,14 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::jwk::{Jwk, JwkSet};
-use jsonwebtoken::{errors::ErrorKind, Algorithm, AlgorithmFamily, DecodingKey, Validation};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, PublicKeyUse};
+use jsonwebtoken::{
+    errors::ErrorKind, Algorithm, AlgorithmFamily, DecodingKey, Header, Validation,
+};
 use serde_json::Value;
-use url::Url;
 
 use crate::exit::ExitCode;
-use crate::http::{HttpClient, HttpError};
+use crate::http::HttpError;
 use crate::output::sanitize;
 use crate::secret::Nonce;
 
@@ -31,6 +32,13 @@ pub enum JwtError {
     UnknownKey { what: &'static str, kid: String },
     #[error("the {what} failed validation: {check}")]
     Invalid { what: &'static str, check: String },
+    /// One named check of SPEC §9 failed; `detail` says what was found.
+    #[error("the {what} failed the `{check}` check: {detail}")]
+    Check {
+        what: &'static str,
+        check: &'static str,
+        detail: String,
+    },
     #[error("the issuer's JWKS at {url} is not usable: {detail}")]
     Jwks { url: String, detail: String },
     #[error(transparent)]
@@ -75,27 +83,6 @@ pub fn decode_unverified(what: &'static str, token: &str) -> Result<(Value, Valu
     Ok((part("header", header)?, part("claims", claims)?))
 }
 
-/// Fetches a JWKS, keeping the keys authcli can use and skipping the rest.
-pub async fn fetch_jwks(client: &HttpClient, url: &Url) -> Result<JwkSet, JwtError> {
-    let jwks_error = |detail: &str| JwtError::Jwks {
-        url: url.to_string(),
-        detail: detail.to_string(),
-    };
-    let doc = client
-        .get_json("JWKS", url)
-        .await?
-        .ok_or_else(|| jwks_error("not found (HTTP 404)"))?;
-    let keys = doc
-        .get("keys")
-        .and_then(Value::as_array)
-        .ok_or_else(|| jwks_error("no `keys` array"))?;
-    let keys: Vec<Jwk> = keys
-        .iter()
-        .filter_map(|k| serde_json::from_value(k.clone()).ok())
-        .collect();
-    Ok(JwkSet { keys })
-}
-
 /// What an id_token must match.
 #[derive(Debug)]
 pub struct IdTokenExpectations<'a> {
@@ -105,78 +92,201 @@ pub struct IdTokenExpectations<'a> {
     pub leeway: u64,
 }
 
-/// Picks the key for a token's header: by `kid`, or the only key when there is no `kid`.
-fn select_key<'a>(
-    what: &'static str,
-    jwks: &'a JwkSet,
-    kid: Option<&str>,
-) -> Result<&'a Jwk, JwtError> {
-    match kid {
-        Some(kid) => jwks.find(kid).ok_or_else(|| JwtError::UnknownKey {
-            what,
-            kid: sanitize(kid),
-        }),
-        None if jwks.keys.len() == 1 => Ok(&jwks.keys[0]),
-        None => Err(JwtError::Malformed {
-            what,
-            detail: "no `kid` in the header and the JWKS has several keys".into(),
-        }),
-    }
-}
-
-/// Whether the token's key id is missing from `jwks` (the caller may refetch once).
-pub fn needs_key_refresh(token: &str, jwks: &JwkSet) -> bool {
-    match jsonwebtoken::decode_header(token) {
-        Ok(header) => header.kid.is_some_and(|kid| jwks.find(&kid).is_none()),
-        Err(_) => false,
-    }
-}
-
-/// Verifies an id_token and returns its claims.
-pub fn verify_id_token(
-    token: &str,
-    jwks: &JwkSet,
-    expect: &IdTokenExpectations<'_>,
-) -> Result<Value, JwtError> {
-    let what = "id_token";
+/// Reads a token's header and refuses algorithms authcli never accepts: `none`, anything
+/// unknown, and HMAC unless the caller holds a shared secret (`allow_hmac`).
+pub fn parse_header(what: &'static str, token: &str, allow_hmac: bool) -> Result<Header, JwtError> {
     // Checks the raw header first: jsonwebtoken cannot even parse `alg: none`.
     let (raw_header, _) = decode_unverified(what, token)?;
     let alg_name = raw_header
         .get("alg")
         .and_then(Value::as_str)
         .unwrap_or("(none)");
-    let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Algorithm {
+    let header = jsonwebtoken::decode_header(token.trim()).map_err(|_| JwtError::Algorithm {
         what,
         alg: sanitize(alg_name),
     })?;
-    if header.alg.family() == AlgorithmFamily::Hmac {
+    if header.alg.family() == AlgorithmFamily::Hmac && !allow_hmac {
         return Err(JwtError::Algorithm {
             what,
-            alg: format!("{:?} (a shared-secret signature)", header.alg),
+            alg: format!(
+                "{:?} (a shared-secret signature: only with --secret-file or AUTHCLI_VERIFY_SECRET)",
+                header.alg
+            ),
         });
     }
-    let jwk = select_key(what, jwks, header.kid.as_deref())?;
+    Ok(header)
+}
+
+/// Whether `jwk` may verify a signature made with `alg` (RFC 7517 §4, RFC 8725 §3.1): not an
+/// encryption key, the key's own `alg` (when it names one) equal to the header's, the right
+/// key type and curve, RSA keys of at least 2048 bits.
+pub fn key_fits(jwk: &Jwk, alg: Algorithm) -> Result<(), String> {
+    if jwk.common.public_key_use == Some(PublicKeyUse::Encryption) {
+        return Err("the key is for encryption (`use: enc`)".into());
+    }
     if let Some(key_alg) = jwk.common.key_algorithm {
-        if key_alg.to_string() != format!("{:?}", header.alg) {
-            return Err(JwtError::Invalid {
-                what,
-                check: format!(
-                    "the header says {:?} but the key is for {key_alg}",
-                    header.alg
-                ),
-            });
+        if key_alg.to_string() != format!("{alg:?}") {
+            return Err(format!(
+                "the header says {alg:?} but the key is for {key_alg}"
+            ));
         }
     }
-    let key = DecodingKey::from_jwk(jwk).map_err(|e| JwtError::Jwks {
-        url: "(JWKS)".into(),
-        detail: format!("key {}: {e}", jwk.common.key_id.as_deref().unwrap_or("?")),
-    })?;
-    if key.family() != header.alg.family() {
-        return Err(JwtError::Invalid {
-            what,
-            check: format!("the key type does not match algorithm {:?}", header.alg),
-        });
+    match (&jwk.algorithm, alg.family()) {
+        (AlgorithmParameters::RSA(rsa), AlgorithmFamily::Rsa) => {
+            let n = URL_SAFE_NO_PAD
+                .decode(rsa.n.trim_end_matches('='))
+                .map_err(|_| "the RSA modulus is not base64url".to_string())?;
+            let bits = rsa_bits(&n);
+            if bits < 2048 {
+                return Err(format!("the RSA key has {bits} bits, fewer than 2048"));
+            }
+            Ok(())
+        }
+        (AlgorithmParameters::EllipticCurve(ec), AlgorithmFamily::Ec) => {
+            let want = match alg {
+                Algorithm::ES256 => EllipticCurve::P256,
+                _ => EllipticCurve::P384,
+            };
+            if ec.curve == want {
+                Ok(())
+            } else {
+                Err(format!(
+                    "the key's curve {:?} does not fit {alg:?}",
+                    ec.curve
+                ))
+            }
+        }
+        (AlgorithmParameters::OctetKeyPair(okp), AlgorithmFamily::Ed)
+            if okp.curve == EllipticCurve::Ed25519 =>
+        {
+            Ok(())
+        }
+        _ => Err(format!("the key type does not fit algorithm {alg:?}")),
     }
+}
+
+fn rsa_bits(n: &[u8]) -> usize {
+    let start = n.iter().position(|b| *b != 0).unwrap_or(n.len());
+    let n = &n[start..];
+    match n.first() {
+        Some(first) => (n.len() - 1) * 8 + (8 - first.leading_zeros() as usize),
+        None => 0,
+    }
+}
+
+/// Picks the key for a token's header: the key with its `kid`, or without a `kid` the only
+/// key of the right type. `UnknownKey` means the caller may refetch the JWKS once.
+pub fn select_key<'a>(
+    what: &'static str,
+    jwks: &'a JwkSet,
+    header: &Header,
+) -> Result<&'a Jwk, JwtError> {
+    let unfit = |jwk: &Jwk, why: String| JwtError::Check {
+        what,
+        check: "key",
+        detail: format!(
+            "key `{}` of the JWKS cannot verify it: {why}",
+            sanitize(jwk.common.key_id.as_deref().unwrap_or("(no kid)"))
+        ),
+    };
+    match header.kid.as_deref() {
+        Some(kid) => {
+            let jwk = jwks.find(kid).ok_or_else(|| JwtError::UnknownKey {
+                what,
+                kid: sanitize(kid),
+            })?;
+            key_fits(jwk, header.alg).map_err(|why| unfit(jwk, why))?;
+            Ok(jwk)
+        }
+        None => {
+            let fitting: Vec<&Jwk> = jwks
+                .keys
+                .iter()
+                .filter(|k| key_fits(k, header.alg).is_ok())
+                .collect();
+            match fitting.as_slice() {
+                [one] => Ok(one),
+                [] => Err(JwtError::UnknownKey {
+                    what,
+                    kid: format!("(none; no {:?} key)", header.alg),
+                }),
+                _ => Err(JwtError::Check {
+                    what,
+                    check: "kid",
+                    detail: format!(
+                        "no `kid` in the header and the JWKS has {} keys for {:?}",
+                        fitting.len(),
+                        header.alg
+                    ),
+                }),
+            }
+        }
+    }
+}
+
+/// The verification key for `jwk`, after [`key_fits`].
+pub fn decoding_key(
+    what: &'static str,
+    jwk: &Jwk,
+    alg: Algorithm,
+) -> Result<DecodingKey, JwtError> {
+    key_fits(jwk, alg).map_err(|why| JwtError::Check {
+        what,
+        check: "key",
+        detail: why,
+    })?;
+    DecodingKey::from_jwk(jwk).map_err(|e| JwtError::Check {
+        what,
+        check: "key",
+        detail: format!(
+            "key {} is not usable: {e}",
+            sanitize(jwk.common.key_id.as_deref().unwrap_or("?"))
+        ),
+    })
+}
+
+/// Checks the signature only and returns the claims; the caller checks the claims.
+pub fn verify_signature(
+    what: &'static str,
+    token: &str,
+    key: &DecodingKey,
+    alg: Algorithm,
+) -> Result<Value, JwtError> {
+    let mut validation = Validation::new(alg);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    match jsonwebtoken::decode::<Value>(token.trim(), key, &validation) {
+        Ok(data) => Ok(data.claims),
+        Err(e) => Err(match e.kind() {
+            ErrorKind::InvalidSignature => JwtError::Check {
+                what,
+                check: "signature",
+                detail: "the signature does not verify with the issuer's key".into(),
+            },
+            ErrorKind::InvalidAlgorithm | ErrorKind::InvalidKeyFormat => JwtError::Check {
+                what,
+                check: "alg",
+                detail: format!("algorithm {alg:?} does not match the key"),
+            },
+            other => JwtError::Malformed {
+                what,
+                detail: format!("{other:?}"),
+            },
+        }),
+    }
+}
+
+/// Verifies an id_token with the key [`select_key`] chose and returns its claims.
+pub fn verify_id_token(
+    token: &str,
+    jwk: &Jwk,
+    expect: &IdTokenExpectations<'_>,
+) -> Result<Value, JwtError> {
+    let what = "id_token";
+    let header = parse_header(what, token, false)?;
+    let key = decoding_key(what, jwk, header.alg)?;
 
     let mut validation = Validation::new(header.alg);
     validation.leeway = expect.leeway;
@@ -184,7 +294,7 @@ pub fn verify_id_token(
     validation.set_audience(&[expect.client_id]);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     validation.validate_nbf = true;
-    let data = jsonwebtoken::decode::<Value>(token, &key, &validation).map_err(|e| {
+    let data = jsonwebtoken::decode::<Value>(token.trim(), &key, &validation).map_err(|e| {
         // Name what the token said, so a near-miss (a trailing slash) is easy to spot.
         let found = decode_unverified(what, token)
             .ok()
@@ -275,13 +385,62 @@ mod tests {
         assert_eq!(c["sub"], "x");
     }
 
+    fn rsa_jwk(bytes: usize, extra: Value) -> Jwk {
+        let mut n = vec![0xc5u8; bytes];
+        n[bytes - 1] = 0x01;
+        let mut v = serde_json::json!({"kty": "RSA", "kid": "k", "e": "AQAB", "n": URL_SAFE_NO_PAD.encode(&n)});
+        if let (Value::Object(map), Value::Object(more)) = (&mut v, extra) {
+            map.extend(more);
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn key_selection_follows_rfc_8725() {
+        let ok = rsa_jwk(256, serde_json::json!({}));
+        assert!(key_fits(&ok, Algorithm::RS256).is_ok());
+        assert!(key_fits(&ok, Algorithm::PS384).is_ok());
+        let short = rsa_jwk(128, serde_json::json!({}));
+        assert!(key_fits(&short, Algorithm::RS256)
+            .unwrap_err()
+            .contains("1024 bits"));
+        let enc = rsa_jwk(256, serde_json::json!({"use": "enc"}));
+        assert!(key_fits(&enc, Algorithm::RS256)
+            .unwrap_err()
+            .contains("encryption"));
+        let pinned = rsa_jwk(256, serde_json::json!({"alg": "RS512"}));
+        assert!(key_fits(&pinned, Algorithm::RS256).is_err());
+        assert!(key_fits(&ok, Algorithm::ES256).is_err());
+
+        // Without a kid: the only key of the right type, else refuse to guess.
+        let header = Header::new(Algorithm::RS256);
+        let one = JwkSet {
+            keys: vec![ok.clone(), enc.clone()],
+        };
+        assert!(select_key("t", &one, &header).is_ok());
+        let two = JwkSet {
+            keys: vec![ok.clone(), ok],
+        };
+        assert!(matches!(
+            select_key("t", &two, &header),
+            Err(JwtError::Check { check: "kid", .. })
+        ));
+        let mut with_kid = Header::new(Algorithm::RS256);
+        with_kid.kid = Some("other".into());
+        assert!(matches!(
+            select_key("t", &one, &with_kid),
+            Err(JwtError::UnknownKey { .. })
+        ));
+    }
+
     #[test]
     fn alg_none_is_refused() {
-        let jwks = JwkSet { keys: vec![] };
+        let jwk: Jwk =
+            serde_json::from_value(serde_json::json!({"kty":"RSA","n":"AQAB","e":"AQAB"})).unwrap();
         let token = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.";
         let err = verify_id_token(
             token,
-            &jwks,
+            &jwk,
             &IdTokenExpectations {
                 issuer: "https://i/",
                 client_id: "c",

@@ -22,6 +22,7 @@ pub mod error;
 pub mod exit;
 pub mod flow;
 pub mod http;
+pub mod jwks;
 pub mod jwt;
 pub mod loopback;
 pub mod mock;
@@ -48,6 +49,9 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Status(args) => commands::status(&args),
         Command::Userinfo(args) => commands::userinfo(&args),
         Command::Exec(args) => commands::exec(&args),
+        Command::Decode(args) => commands::decode::run(&args),
+        Command::Verify(args) => commands::verify::run(&args),
+        Command::Doctor(args) => commands::doctor::run(&args),
         Command::MockTenant(args) => mock::run(args, cli.verbose)
             .map(|()| 0)
             .map_err(Error::from),

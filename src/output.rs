@@ -212,6 +212,32 @@ pub fn rfc3339(unix: u64) -> String {
     humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(unix)).to_string()
 }
 
+/// A duration for people: "45 s", "5 min", "23 h", "3 days".
+pub fn span(secs: u64) -> String {
+    match secs {
+        0..=119 => format!("{secs} s"),
+        120..=7199 => format!("{} min", secs / 60),
+        7200..=172_799 => format!("{} h", secs / 3600),
+        _ => format!("{} days", secs / 86_400),
+    }
+}
+
+/// "5 min ago".
+pub fn ago(secs: u64) -> String {
+    format!("{} ago", span(secs))
+}
+
+/// A moment relative to `now`: "in 23 h" or "5 min ago".
+pub fn relative(at: u64, now: u64) -> String {
+    if at == now {
+        "now".into()
+    } else if at > now {
+        format!("in {}", span(at - now))
+    } else {
+        ago(now - at)
+    }
+}
+
 /// Quotes a value for a POSIX shell `export` line.
 pub fn shell_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))

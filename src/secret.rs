@@ -74,6 +74,10 @@ secret_type!(
     /// The OIDC `nonce` binding an id_token to this login.
     Nonce, Clone
 );
+secret_type!(
+    /// The shared secret `verify` checks HMAC (HS256/384/512) signatures with.
+    VerifySecret
+);
 
 /// `n` bytes from the operating system's CSPRNG, base64url without padding.
 ///

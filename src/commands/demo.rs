@@ -44,7 +44,7 @@ pub fn demo(args: &DemoArgs) -> Result<u8, Error> {
         timeout: Duration::from_secs(120),
         allow_paste: false,
     };
-    let (tokens, _) = runtime()?.block_on(discover_and_login(&provider, &opts))?;
+    let (tokens, endpoints) = runtime()?.block_on(discover_and_login(&provider, &opts))?;
     let who = tokens
         .id_claims
         .as_ref()
@@ -52,7 +52,10 @@ pub fn demo(args: &DemoArgs) -> Result<u8, Error> {
         .and_then(Value::as_str)
         .unwrap_or("the mock user");
     output::info(&format!("  4. code exchanged at /oauth/token with the verifier; id_token signature, iss, aud, exp and nonce verified against the JWKS: signed in as {who}"));
-    output::info("  5. the tokens follow on stdout (the demo stores no session). Next: `authcli mock-tenant` for CI, `authcli login --issuer … --client-id …` for a real provider");
+    for line in super::verify::demo_lines(&tokens, &endpoints, &provider)? {
+        output::info(&line);
+    }
+    output::info("  7. the tokens follow on stdout (the demo stores no session). Next: `authcli mock-tenant` for CI, `authcli login --issuer … --client-id …` for a real provider");
     print_tokens(args.output, &tokens)?;
     Ok(0)
 }

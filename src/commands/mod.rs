@@ -4,7 +4,9 @@
 //! stay synchronous; an async runtime and an HTTP client are started only when a command has
 //! to talk to the provider.
 
+pub mod decode;
 pub mod demo;
+pub mod doctor;
 pub mod exec;
 pub mod login;
 pub mod logout;
@@ -12,6 +14,7 @@ pub mod refresh;
 pub mod status;
 pub mod token;
 pub mod userinfo;
+pub mod verify;
 
 pub use demo::demo;
 pub use exec::exec;

@@ -16,11 +16,12 @@ use crate::discovery::Endpoints;
 use crate::error::Error;
 use crate::flow::exchange::{Expect, TokenEndpoint};
 use crate::flow::{FlowError, TokenSet};
-use crate::http::HttpClient;
-use crate::jwt::{self, IdTokenExpectations};
 use crate::loopback::{Callback, Expectation, LoopbackListener, PendingPage};
 use crate::output;
 use crate::secret::{constant_time_eq, AuthorizationCode, Nonce, PkceVerifier, State};
+
+// Moved to `flow::id_token`; re-exported so existing callers keep their path.
+pub use crate::flow::id_token::verify_id_token;
 
 /// How the browser part of the login runs.
 #[derive(Debug, Clone)]
@@ -307,26 +308,6 @@ async fn exchange(
         output::warn("`openid` was requested but the provider returned no id_token");
     }
     Ok(tokens)
-}
-
-/// Verifies an id_token against the issuer's JWKS, fetched fresh for this login.
-pub async fn verify_id_token(
-    http: &HttpClient,
-    provider: &ProviderConfig,
-    endpoints: &Endpoints,
-    id_token: &str,
-    nonce: Option<&Nonce>,
-) -> Result<serde_json::Value, Error> {
-    let jwks_url = endpoints.jwks.as_ref().ok_or(FlowError::NoJwks)?;
-    output::step(&format!("verifying the id_token against {jwks_url}"));
-    let jwks = jwt::fetch_jwks(http, jwks_url).await?;
-    let expect = IdTokenExpectations {
-        issuer: &endpoints.issuer,
-        client_id: &provider.client_id,
-        nonce,
-        leeway: jwt::DEFAULT_LEEWAY_SECS,
-    };
-    Ok(jwt::verify_id_token(id_token, &jwks, &expect)?)
 }
 
 #[cfg(test)]

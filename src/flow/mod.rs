@@ -12,6 +12,7 @@ pub mod client_auth;
 pub mod client_credentials;
 pub mod device;
 pub mod exchange;
+pub mod id_token;
 pub mod password;
 pub mod refresh;
 

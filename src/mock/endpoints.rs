@@ -82,7 +82,16 @@ pub fn discovery(shared: &Shared, fault: Option<&FaultSpec>) -> Resp {
 
 pub async fn jwks(shared: &Shared) -> Resp {
     match shared.keys.ready().await {
-        Ok(keys) => h::json_public(&keys.jwks()),
+        Ok(keys) => {
+            let mut resp = h::json_public(&keys.jwks());
+            // Keys change rarely and rotations are announced a key ahead, so clients may keep
+            // the set for ten minutes (the JWKS cache of `authcli verify` honours this).
+            resp.headers_mut().insert(
+                hyper::header::CACHE_CONTROL,
+                hyper::header::HeaderValue::from_static("public, max-age=600"),
+            );
+            resp
+        }
         Err(e) => OAuthError::new("server_error", e).into_response(shared.flavor),
     }
 }
@@ -830,6 +839,15 @@ async fn token_inner(
         }
     };
     let token_fault = fault.map(|f| f.fault);
+    let keys = if token_fault == Some(FaultKind::RotateBeforeSigning) {
+        let handle = std::sync::Arc::clone(&shared.keys);
+        tokio::task::spawn_blocking(move || handle.rotate_unannounced_blocking())
+            .await
+            .map_err(|_| OAuthError::new("server_error", "key rotation failed"))?
+            .map_err(|e| OAuthError::new("server_error", e.to_string()))?
+    } else {
+        keys
+    };
     match plan {
         Plan::User {
             grant,

@@ -62,6 +62,9 @@ pub enum FaultKind {
     TokenUnknownKid,
     TokenBadSignature,
     TokenAlgNone,
+    /// A new key, never published before, signs this response (OIDF RP test
+    /// "signing-key-rotation-just-before-signing"); the JWKS lists it from then on.
+    RotateBeforeSigning,
 }
 
 impl FaultKind {
@@ -72,7 +75,7 @@ impl FaultKind {
             Deny | WrongState | WrongIss => Some(Endpoint::Authorize),
             WrongIssuer => Some(Endpoint::Discovery),
             TokenExpired | TokenWrongAud | TokenWrongIss | TokenWrongNonce | TokenUnknownKid
-            | TokenBadSignature | TokenAlgNone => Some(Endpoint::Token),
+            | TokenBadSignature | TokenAlgNone | RotateBeforeSigning => Some(Endpoint::Token),
             OauthError | Status | Delay | Hang | Drop | Truncate | Html => None,
         }
     }
@@ -98,6 +101,7 @@ impl FaultKind {
             TokenUnknownKid => "token_unknown_kid",
             TokenBadSignature => "token_bad_signature",
             TokenAlgNone => "token_alg_none",
+            RotateBeforeSigning => "rotate_before_signing",
         }
     }
 }

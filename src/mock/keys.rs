@@ -222,9 +222,31 @@ impl Keys {
         }
     }
 
+    /// Rotation without notice: a brand-new key becomes current at once (it was never in
+    /// the JWKS before), current becomes previous, next stays.
+    pub fn rotate_unannounced_blocking(&self) -> Result<Arc<KeySet>, MockError> {
+        self.replace_with(|old, new_key| KeySet {
+            current: Arc::new(new_key),
+            next: old.next.clone(),
+            previous: Some(Arc::clone(&old.current)),
+        })
+    }
+
     /// Rotation, blocking while a key is generated: next becomes current, current becomes
     /// previous, and a new next key is published.
     pub fn rotate_blocking(&self) -> Result<Arc<KeySet>, MockError> {
+        self.replace_with(|old, new_next| KeySet {
+            current: old.next.clone().unwrap_or_else(|| Arc::clone(&old.current)),
+            next: Some(Arc::new(new_next)),
+            previous: Some(Arc::clone(&old.current)),
+        })
+    }
+
+    /// Generates one key and builds the new set from the old one and it.
+    fn replace_with(
+        &self,
+        build: impl FnOnce(&KeySet, SigningKey) -> KeySet,
+    ) -> Result<Arc<KeySet>, MockError> {
         let mut slot = self
             .source
             .lock()
@@ -248,11 +270,7 @@ impl Keys {
                 return Err(MockError::KeyGeneration("keys not generated yet".into()))
             }
         };
-        let set = Arc::new(KeySet {
-            current: old.next.clone().unwrap_or_else(|| Arc::clone(&old.current)),
-            next: Some(Arc::new(new_next)),
-            previous: Some(Arc::clone(&old.current)),
-        });
+        let set = Arc::new(build(&old, new_next));
         self.tx.send_replace(KeyState::Ready(Arc::clone(&set)));
         Ok(set)
     }

@@ -2,7 +2,9 @@
 //! 127.0.0.1, the mock tenant itself, and the session store.
 
 mod browser;
+mod decode;
 mod deps;
+mod doctor;
 mod grants;
 mod login;
 #[cfg(unix)] // stops the mock with signals (kill -TERM / -INT)
@@ -21,3 +23,4 @@ mod store_keyring;
 mod store_lock;
 mod store_support;
 mod support;
+mod verify;
