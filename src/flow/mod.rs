@@ -22,6 +22,10 @@ pub enum FlowError {
     NoJwks,
     #[error("the pasted text is not usable: {0}")]
     Paste(String),
+    #[error("{why}, and with no terminal to open the URL from, the login was stopped\n  hint: fix --browser-command (or BROWSER), or pass --no-browser and open the printed URL yourself")]
+    BrowserFailed { why: String },
+    #[error("the browser command `{program}` failed ({status}) before the sign-in finished, and with no terminal to wait at, the login was stopped\n  hint: if it fetches pages (curl -f), the provider answered with an error page: check --client-id, --audience and the callback URL registered for the application; otherwise fix --browser-command (or BROWSER)")]
+    BrowserCommandFailed { program: String, status: String },
 }
 
 impl FlowError {
@@ -30,7 +34,9 @@ impl FlowError {
         match self {
             FlowError::Timeout { .. } => ExitCode::Timeout,
             FlowError::Interrupted => ExitCode::Interrupted,
-            FlowError::NoJwks => ExitCode::Other,
+            FlowError::NoJwks
+            | FlowError::BrowserFailed { .. }
+            | FlowError::BrowserCommandFailed { .. } => ExitCode::Other,
             FlowError::Paste(_) => ExitCode::Refused,
         }
     }

@@ -3,6 +3,7 @@
 
 mod browser;
 mod deps;
+mod harden;
 mod login;
 #[cfg(unix)] // stops the mock with signals (kill -TERM / -INT)
 mod mock_binary;
