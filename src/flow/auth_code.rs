@@ -112,6 +112,8 @@ pub async fn login(
     };
     let interactive = std::io::stdin().is_terminal();
     let paste = opts.allow_paste && interactive;
+    // Listen for Ctrl-C before the URL is printed: one pressed right after must not be lost.
+    let interrupted = interrupted();
     announce(
         &opts.opener,
         &request.url,
@@ -135,7 +137,16 @@ pub async fn login(
         tokio::spawn(async move { follow_like_a_browser(url).await })
     });
 
-    let waited = wait_for_callback(server, &expectation, opts, paste, watch, interactive).await;
+    let waited = wait_for_callback(
+        server,
+        &expectation,
+        opts,
+        paste,
+        watch,
+        interactive,
+        interrupted,
+    )
+    .await;
     let (callback, page) = match waited {
         Ok(got) => got,
         Err(e) => {
@@ -198,6 +209,7 @@ async fn wait_for_callback(
     paste: bool,
     watch: Option<crate::browser::Watch>,
     interactive: bool,
+    interrupted: impl std::future::Future<Output = ()>,
 ) -> Result<(Callback, Option<PendingPage>), Error> {
     let pasted = async {
         if paste {
@@ -236,7 +248,30 @@ async fn wait_for_callback(
         result = pasted => result.map(|callback| (callback, None)),
         failed = opener_failed => Err(failed.into()),
         _ = tokio::time::sleep(opts.timeout) => Err(FlowError::Timeout { secs: opts.timeout.as_secs() }.into()),
-        _ = tokio::signal::ctrl_c() => Err(FlowError::Interrupted.into()),
+        _ = interrupted => Err(FlowError::Interrupted.into()),
+    }
+}
+
+/// Resolves on Ctrl-C. On Unix the handler is installed when this is called, not when the
+/// future is first polled (as `tokio::signal::ctrl_c` does).
+fn interrupted() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
+        async move {
+            match signal {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
