@@ -66,7 +66,7 @@ pub enum HttpError {
         status: u16,
         error: OAuthError,
     },
-    #[error("could not reach the {what} at {url}: {}{}\n  hint: {}", failure.summary(), output::cause(detail), failure.hint())]
+    #[error("could not reach the {what} at {url}: {}{}\n  hint: {}{}", failure.summary(), output::cause(detail), failure.hint(), more_with_v())]
     Unreachable {
         what: &'static str,
         url: String,
@@ -104,6 +104,15 @@ pub enum HttpError {
     Cacert { path: PathBuf, detail: String },
     #[error("could not set up the HTTP client: {0}")]
     Setup(String),
+}
+
+/// Points at `-v` unless it is already on.
+fn more_with_v() -> &'static str {
+    if output::verbosity() >= output::Verbosity::Steps {
+        ""
+    } else {
+        " (-v shows the cause)"
+    }
 }
 
 /// Why a connection gave no answer, in words a user can act on.
@@ -175,13 +184,13 @@ impl Transport {
 
     fn hint(self) -> &'static str {
         match self {
-            Transport::Refused => "check the issuer URL and its port, and that the provider (or mock tenant) is running; -v shows the cause",
-            Transport::Dns => "check the spelling of the issuer's host and your network or DNS; -v shows the cause",
+            Transport::Refused => "check the issuer URL and its port, and that the provider (or mock tenant) is running",
+            Transport::Dns => "check the spelling of the issuer's host and your network or DNS",
             Transport::NotTls => "use the URL's real scheme: http:// is accepted for loopback hosts only, so a remote server must serve https there",
-            Transport::Certificate => "if a corporate proxy inspects TLS, pass its root certificate with --cacert; -v shows the cause",
-            Transport::Tls => "check the URL and, if TLS is inspected, --cacert; -v shows the cause",
-            Transport::Proxy => "check HTTPS_PROXY/HTTP_PROXY, or add the host to NO_PROXY; -v shows the cause",
-            Transport::Reset | Transport::Other => "check the issuer URL, your network and proxy (HTTPS_PROXY/NO_PROXY); -v shows the cause",
+            Transport::Certificate => "if a corporate proxy inspects TLS, pass its root certificate with --cacert",
+            Transport::Tls => "check the URL and, if TLS is inspected, --cacert",
+            Transport::Proxy => "check HTTPS_PROXY/HTTP_PROXY, or add the host to NO_PROXY",
+            Transport::Reset | Transport::Other => "check the issuer URL, your network and proxy (HTTPS_PROXY/NO_PROXY)",
         }
     }
 }

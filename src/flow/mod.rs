@@ -24,8 +24,20 @@ pub enum FlowError {
     Paste(String),
     #[error("{why}, and with no terminal to open the URL from, the login was stopped\n  hint: fix --browser-command (or BROWSER), or pass --no-browser and open the printed URL yourself")]
     BrowserFailed { why: String },
-    #[error("the browser command `{program}` failed ({status}) before the sign-in finished, and with no terminal to wait at, the login was stopped\n  hint: if it fetches pages (curl -f), the provider answered with an error page: check --client-id, --audience and the callback URL registered for the application; otherwise fix --browser-command (or BROWSER)")]
+    #[error("the browser command `{program}` failed ({status}) before the sign-in finished, and with no terminal to wait at, the login was stopped\n  hint: {}", browser_failed_hint(program))]
     BrowserCommandFailed { program: String, status: String },
+}
+
+fn browser_failed_hint(program: &str) -> &'static str {
+    let name = std::path::Path::new(program)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(program);
+    if matches!(name, "curl" | "wget") {
+        "the provider most likely answered with an error page (a wrong --client-id or --audience, or a callback URL the application does not allow): open the printed URL in a browser to read it"
+    } else {
+        "the command must open the URL given as its last argument: fix --browser-command (or BROWSER), or pass --no-browser and open the printed URL yourself"
+    }
 }
 
 impl FlowError {

@@ -495,6 +495,7 @@ fn browser_command_false_ends_the_login_at_once_with_exit_1() {
         "{}",
         out.stderr
     );
+    assert!(out.stderr.contains("--no-browser"), "{}", out.stderr);
     assert!(tenant.requests_to("/oauth/token").is_empty());
 }
 
