@@ -527,7 +527,8 @@ impl HttpClient {
             HttpError::Unreachable {
                 what,
                 url: url.to_string(),
-                failure: Transport::classify(&detail),
+                // Classified without the URL, whose host may contain "proxy" or "tls".
+                failure: Transport::classify(&detail.replace(url.as_str(), "")),
                 detail,
             }
         }

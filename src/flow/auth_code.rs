@@ -385,10 +385,16 @@ async fn follow_like_a_browser(url: Url) {
     match client {
         Ok(client) => {
             if let Err(e) = client.get(url).send().await {
-                output::warn(&format!("the in-process sign-in failed: {e}"));
+                output::warn(&format!(
+                    "the in-process sign-in could not follow the redirects to the listener{}",
+                    output::cause(&e.to_string())
+                ));
             }
         }
-        Err(e) => output::warn(&format!("the in-process sign-in failed: {e}")),
+        Err(e) => output::warn(&format!(
+            "the in-process sign-in could not start{}",
+            output::cause(&e.to_string())
+        )),
     }
 }
 
