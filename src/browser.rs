@@ -1,24 +1,41 @@
 //! Handing the start URL to a browser, without ever waiting for it.
 //!
 //! The URL given to other programs is the listener's short start URL, so `state` and the PKCE
-//! challenge never appear on another process's command line. A browser that fails to open is
-//! a warning, not an error: the URL is always on stderr as well.
+//! challenge never appear on another process's command line. The login never waits for the
+//! opener, but watches it: the caller learns when it exits, so a failed opener can end a login
+//! that nobody is at a terminal to finish (the URL is always on stderr as well).
 
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 
 use url::Url;
 
 use crate::config::Opener;
 use crate::output;
 
-/// Opens `url` as `opener` says. Returns a description of the failure, if any.
-pub fn open(opener: &Opener, url: &Url) -> Result<(), String> {
+/// A browser command still running; its exit status arrives on `exited`.
+#[derive(Debug)]
+pub struct Watch {
+    /// The program, for messages.
+    pub program: String,
+    pub exited: tokio::sync::oneshot::Receiver<ExitStatus>,
+}
+
+/// Opens `url` as `opener` says. A command is watched (see [`Watch`]); the system opener
+/// reports its launcher's failure at once. `Err` is one sentence saying what failed (the
+/// library's own words only with `-v`).
+pub fn open(opener: &Opener, url: &Url) -> Result<Option<Watch>, String> {
     match opener {
-        Opener::Nothing | Opener::InProcess => Ok(()),
+        Opener::Nothing | Opener::InProcess => Ok(None),
         Opener::System => {
             output::step("opening the system browser");
-            open::that_detached(url.as_str())
-                .map_err(|e| format!("no browser could be opened: {e}"))
+            // The launcher's error repeats the URL and a raw wait status: keep it for -v.
+            open::that_detached(url.as_str()).map_err(|e| {
+                format!(
+                    "no browser could be opened (the system's URL opener, e.g. xdg-open, failed){}",
+                    output::cause(&e.to_string().replace(url.as_str(), "URL"))
+                )
+            })?;
+            Ok(None)
         }
         Opener::Command(argv) => {
             let Some((program, args)) = argv.split_first() else {
@@ -32,14 +49,42 @@ pub fn open(opener: &Opener, url: &Url) -> Result<(), String> {
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
-                .map_err(|e| format!("could not run the browser command `{program}`: {e}"))?;
+                .map_err(|e| {
+                    let why = if e.kind() == std::io::ErrorKind::NotFound {
+                        "it was not found (check the name and PATH)".to_string()
+                    } else {
+                        format!("it could not be started{}", output::cause(&e.to_string()))
+                    };
+                    format!("could not run the browser command `{program}`: {why}")
+                })?;
+            let (tx, rx) = tokio::sync::oneshot::channel();
             // Reap it in the background; the login never waits for the opener.
             std::thread::spawn(move || {
-                let _ = child.wait();
+                if let Ok(status) = child.wait() {
+                    let _ = tx.send(status);
+                }
             });
-            Ok(())
+            Ok(Some(Watch {
+                program: program.clone(),
+                exited: rx,
+            }))
         }
     }
+}
+
+/// An exit status in words: `exit status 22`, `killed by signal 9`.
+pub fn describe_status(status: ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        return format!("exit status {code}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return format!("killed by signal {signal}");
+        }
+    }
+    "an unknown exit status".into()
 }
 
 /// Whether a graphical browser is plausibly available (for `demo`).

@@ -161,6 +161,15 @@ fn load_profile_from(path: &Path, name: &str, explicit: bool) -> Result<Profile,
             })
         }
     };
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if let Some(warning) = config_file_warning(path, meta.mode(), meta.uid(), me) {
+            crate::output::warn(&warning);
+        }
+    }
     let mut file: ConfigFile = toml::from_str(&text).map_err(|e| ConfigError::Parse {
         path: path.to_path_buf(),
         message: e.to_string().trim().replace('\n', " "),
@@ -173,6 +182,28 @@ fn load_profile_from(path: &Path, name: &str, explicit: bool) -> Result<Profile,
         }),
         None => Ok(Profile::default()),
     }
+}
+
+/// The warning for a config file others can change (it sets `browser_command` and
+/// `token_url`: whoever can write it can run programs as the user and collect codes).
+fn config_file_warning(path: &Path, mode: u32, owner: u32, me: u32) -> Option<String> {
+    let shown = path.display();
+    if owner != me && owner != 0 {
+        return Some(format!(
+            "the config file {shown} belongs to user id {owner}, not to you: whoever owns it can set the browser command and token URL; make it yours (or delete it)"
+        ));
+    }
+    if mode & 0o022 != 0 {
+        let who = match (mode & 0o020 != 0, mode & 0o002 != 0) {
+            (true, true) => "its group and all users",
+            (true, false) => "its group",
+            _ => "all users",
+        };
+        return Some(format!(
+            "the config file {shown} can be changed by {who}, who could then set the browser command and token URL: run `chmod go-w {shown}`"
+        ));
+    }
+    None
 }
 
 /// Endpoints given explicitly; they win over discovery.
@@ -427,7 +458,7 @@ pub fn parse_issuer(raw: &str) -> Result<Url, ConfigError> {
     } else {
         format!("https://{raw}")
     };
-    let url = Url::parse(&with_scheme).map_err(|e| invalid(e.to_string()))?;
+    let url = Url::parse(&with_scheme).map_err(|e| invalid(url_problem(raw, &e)))?;
     check_transport(&url).map_err(invalid)?;
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid("an issuer has no query or fragment".into()));
@@ -441,9 +472,31 @@ fn parse_endpoint(flag: &'static str, raw: &str) -> Result<Url, ConfigError> {
         value: raw.to_string(),
         reason,
     };
-    let url = Url::parse(raw.trim()).map_err(|e| invalid(e.to_string()))?;
+    let url = Url::parse(raw.trim()).map_err(|e| invalid(url_problem(raw.trim(), &e)))?;
     check_transport(&url).map_err(invalid)?;
     Ok(url)
+}
+
+/// What is wrong with a URL that does not parse, in words (the parser's own with `-v`).
+fn url_problem(raw: &str, e: &url::ParseError) -> String {
+    let what = if raw.is_empty() {
+        "it is empty"
+    } else if raw.chars().any(char::is_whitespace) {
+        "a URL cannot contain spaces"
+    } else {
+        match e {
+            url::ParseError::RelativeUrlWithoutBase => {
+                "it is not a full URL (start it with https://)"
+            }
+            url::ParseError::InvalidPort => "the port is not a number from 1 to 65535",
+            url::ParseError::EmptyHost => "it names no host",
+            _ => "it is not a valid URL or host name",
+        }
+    };
+    format!(
+        "{what}; give the provider's domain (tenant.us.auth0.com) or its full https:// URL{}",
+        crate::output::cause(&e.to_string())
+    )
 }
 
 /// https everywhere; plain http only to this machine.
@@ -841,6 +894,31 @@ mod tests {
         let err = parse_issuer("http://tenant.auth0.com").unwrap_err();
         assert!(err.to_string().contains("loopback"), "{err}");
         assert_eq!(err.exit_code(), ExitCode::Usage);
+    }
+
+    #[test]
+    fn unparsable_issuer_is_one_plain_sentence() {
+        for raw in ["not a url", "https://", "https://host:99999/"] {
+            let msg = parse_issuer(raw).unwrap_err().to_string();
+            assert!(!msg.contains("international"), "{msg}");
+            assert!(msg.contains("tenant.us.auth0.com"), "{msg}");
+            assert_eq!(msg.lines().count(), 1, "{msg}");
+        }
+    }
+
+    #[test]
+    fn config_file_others_can_change_is_warned_about() {
+        let path = Path::new("/h/config.toml");
+        assert_eq!(config_file_warning(path, 0o100600, 1000, 1000), None);
+        assert_eq!(config_file_warning(path, 0o100644, 1000, 1000), None);
+        let w = config_file_warning(path, 0o100664, 1000, 1000).unwrap();
+        assert!(w.contains("its group") && w.contains("chmod go-w"), "{w}");
+        let w = config_file_warning(path, 0o100666, 1000, 1000).unwrap();
+        assert!(w.contains("all users"), "{w}");
+        let w = config_file_warning(path, 0o100600, 1001, 1000).unwrap();
+        assert!(w.contains("user id 1001"), "{w}");
+        // root-owned (e.g. provisioned by an admin) and not writable by others is fine.
+        assert_eq!(config_file_warning(path, 0o100644, 0, 1000), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use serde::Deserialize;
 use url::Url;
 
-use crate::config::{check_transport, ProviderConfig};
+use crate::config::{check_transport, is_loopback_host, ProviderConfig};
 use crate::exit::ExitCode;
 use crate::http::{HttpClient, HttpError};
 use crate::output;
@@ -196,11 +196,21 @@ pub(crate) fn from_metadata(
             found: output::sanitize(&meta.issuer),
         });
     }
+    // An https issuer naming a plain-http endpoint (even on loopback) would send codes and
+    // tokens unencrypted, or to whatever listens on this machine's port: only a loopback
+    // issuer (a local IdP, the mock tenant) may use plain http.
+    let issuer_loopback =
+        cfg.issuer.scheme() == "http" || cfg.issuer.host().is_some_and(|h| is_loopback_host(&h));
     let endpoint = |name: &str, raw: &Option<String>| -> Result<Option<Url>, DiscoveryError> {
         raw.as_deref()
             .map(|r| {
                 let u = Url::parse(r).map_err(|e| malformed(format!("{name}: {e}")))?;
                 check_transport(&u).map_err(|e| malformed(format!("{name}: {e}")))?;
+                if u.scheme() == "http" && !issuer_loopback {
+                    return Err(malformed(format!(
+                        "{name} `{u}` is plain http, but the issuer is not on this machine: only a loopback issuer may name http endpoints"
+                    )));
+                }
                 Ok(u)
             })
             .transpose()
@@ -257,6 +267,47 @@ pub fn auth0_defaults(issuer: &Url) -> Endpoints {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn provider(issuer: &str) -> ProviderConfig {
+        let args = crate::cli::ProviderArgs {
+            issuer: Some(issuer.into()),
+            client_id: Some("c".into()),
+            ..Default::default()
+        };
+        ProviderConfig::resolve(&args, &crate::config::Profile::default()).unwrap()
+    }
+
+    fn metadata(issuer: &str, token: &str) -> serde_json::Value {
+        serde_json::json!({
+            "issuer": issuer,
+            "authorization_endpoint": format!("{issuer}authorize"),
+            "token_endpoint": token,
+        })
+    }
+
+    #[test]
+    fn https_issuer_may_not_name_plain_http_endpoints() {
+        let url = Url::parse("https://idp.example/.well-known/openid-configuration").unwrap();
+        let cfg = provider("https://idp.example/");
+        for token in [
+            "http://127.0.0.1:8080/oauth/token",
+            "http://localhost/oauth/token",
+        ] {
+            let doc = metadata("https://idp.example/", token);
+            let err = from_metadata(&cfg, url.clone(), true, doc).unwrap_err();
+            assert!(err.to_string().contains("plain http"), "{err}");
+        }
+        let doc = metadata("https://idp.example/", "https://idp.example/oauth/token");
+        assert!(from_metadata(&cfg, url, true, doc).is_ok());
+        // A loopback issuer (the mock tenant, a local IdP) keeps plain http.
+        let local = provider("http://127.0.0.1:9000/");
+        let url = Url::parse("http://127.0.0.1:9000/.well-known/openid-configuration").unwrap();
+        let doc = metadata(
+            "http://127.0.0.1:9000/",
+            "http://127.0.0.1:9000/oauth/token",
+        );
+        assert!(from_metadata(&local, url, true, doc).is_ok());
+    }
 
     #[test]
     fn well_known_urls() {

@@ -66,10 +66,13 @@ pub enum HttpError {
         status: u16,
         error: OAuthError,
     },
-    #[error("could not reach the {what} at {url}: {detail}\n  hint: check the issuer URL, your network and proxy (HTTPS_PROXY/NO_PROXY), and --cacert if TLS is inspected")]
+    #[error("could not reach the {what} at {url}: {}{}\n  hint: {}{}", failure.summary(), output::cause(detail), failure.hint(), more_with_v())]
     Unreachable {
         what: &'static str,
         url: String,
+        /// What went wrong, in our words.
+        failure: Transport,
+        /// The library's own chain of errors (shown with `-v`).
         detail: String,
     },
     #[error("the {what} at {url} did not answer within {secs} s\n  hint: raise --timeout or check the provider's status")]
@@ -78,7 +81,7 @@ pub enum HttpError {
         url: String,
         secs: u64,
     },
-    #[error("the {what} at {url} answered HTTP {status} without an OAuth error: {snippet}\n  hint: check the URL (or the --*-url override) and the provider's status")]
+    #[error("the {what} at {url} answered HTTP {status} without an OAuth error: {snippet}\n  hint: check the URL (or the --*-url override), any proxy on the way, and the provider's status")]
     Status {
         what: &'static str,
         url: String,
@@ -101,6 +104,95 @@ pub enum HttpError {
     Cacert { path: PathBuf, detail: String },
     #[error("could not set up the HTTP client: {0}")]
     Setup(String),
+}
+
+/// Points at `-v` unless it is already on.
+fn more_with_v() -> &'static str {
+    if output::verbosity() >= output::Verbosity::Steps {
+        ""
+    } else {
+        " (-v shows the cause)"
+    }
+}
+
+/// Why a connection gave no answer, in words a user can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Nothing listens at that port (connection refused).
+    Refused,
+    /// The host name does not resolve.
+    Dns,
+    /// `https://` to a server that speaks plain HTTP.
+    NotTls,
+    /// The TLS certificate is not trusted or does not match.
+    Certificate,
+    /// Any other TLS failure.
+    Tls,
+    /// The proxy refused or failed.
+    Proxy,
+    /// The connection broke off.
+    Reset,
+    /// Anything else.
+    Other,
+}
+
+impl Transport {
+    /// Classifies a transport error by its chain of causes (reqwest hides the cause there).
+    fn classify(chain: &str) -> Transport {
+        let c = chain.to_ascii_lowercase();
+        if c.contains("invalidcontenttype") || c.contains("corrupt message") {
+            Transport::NotTls
+        } else if c.contains("certificate") || c.contains("unknownissuer") {
+            Transport::Certificate
+        } else if c.contains("dns error")
+            || c.contains("failed to lookup")
+            || c.contains("name or service not known")
+            || c.contains("no address")
+        {
+            Transport::Dns
+        } else if c.contains("proxy") {
+            Transport::Proxy
+        } else if c.contains("connection refused") || c.contains("os error 111") {
+            Transport::Refused
+        } else if c.contains("tls") || c.contains("handshake") {
+            Transport::Tls
+        } else if c.contains("connection reset")
+            || c.contains("connection closed")
+            || c.contains("incomplete message")
+            || c.contains("broken pipe")
+        {
+            Transport::Reset
+        } else {
+            Transport::Other
+        }
+    }
+
+    fn summary(self) -> &'static str {
+        match self {
+            Transport::Refused => "nothing is listening there (connection refused)",
+            Transport::Dns => "the host name could not be resolved",
+            Transport::NotTls => "the server does not speak TLS on that port (plain http?)",
+            Transport::Certificate => {
+                "its TLS certificate is not trusted or does not match the host"
+            }
+            Transport::Tls => "the TLS handshake failed",
+            Transport::Proxy => "the proxy failed or refused the connection",
+            Transport::Reset => "the connection was closed before an answer arrived",
+            Transport::Other => "the connection failed",
+        }
+    }
+
+    fn hint(self) -> &'static str {
+        match self {
+            Transport::Refused => "check the issuer URL and its port, and that the provider (or mock tenant) is running",
+            Transport::Dns => "check the spelling of the issuer's host and your network or DNS",
+            Transport::NotTls => "use the URL's real scheme: http:// is accepted for loopback hosts only, so a remote server must serve https there",
+            Transport::Certificate => "if a corporate proxy inspects TLS, pass its root certificate with --cacert",
+            Transport::Tls => "check the URL and, if TLS is inspected, --cacert",
+            Transport::Proxy => "check HTTPS_PROXY/HTTP_PROXY, or add the host to NO_PROXY",
+            Transport::Reset | Transport::Other => "check the issuer URL, your network and proxy (HTTPS_PROXY/NO_PROXY)",
+        }
+    }
 }
 
 impl HttpError {
@@ -135,6 +227,38 @@ pub struct TokenResponse {
     pub id_token: Option<IdToken>,
     #[serde(default)]
     pub scope: Option<String>,
+}
+
+impl TokenResponse {
+    /// Checks what is about to be stored and printed: a token that is not an RFC 6750
+    /// `b64token` could inject lines into `-o header`/`-o env` output, and a token of another
+    /// type (`mac`, `DPoP`) must not be handed out as a bearer token. The value itself is
+    /// never part of the message.
+    pub fn validate(&self) -> Result<(), String> {
+        if !is_b64token(self.access_token.expose()) {
+            return Err(if self.access_token.expose().is_empty() {
+                "`access_token` is empty".to_string()
+            } else {
+                "`access_token` is not an RFC 6750 bearer token (it holds characters a token cannot have); nothing was stored".to_string()
+            });
+        }
+        if !self.token_type.eq_ignore_ascii_case("bearer") {
+            let shown: String = sanitize(&self.token_type).chars().take(40).collect();
+            return Err(format!(
+                "`token_type` is `{shown}`, not Bearer: authcli hands out bearer tokens only; nothing was stored"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// RFC 6750 §2.1: `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+pub fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
 }
 
 /// `expires_in` as a number or a string of digits; anything else is malformed, never "forever".
@@ -355,11 +479,18 @@ impl HttpClient {
     ) -> Result<TokenResponse, HttpError> {
         let what = "token endpoint";
         let value = self.post_form(what, url, form, auth, client_id).await?;
-        serde_json::from_value(value).map_err(|e| HttpError::Malformed {
+        let response: TokenResponse =
+            serde_json::from_value(value).map_err(|e| HttpError::Malformed {
+                what,
+                url: url.to_string(),
+                detail: format!("not a token response: {e}"),
+            })?;
+        response.validate().map_err(|detail| HttpError::Malformed {
             what,
             url: url.to_string(),
-            detail: format!("not a token response: {e}"),
-        })
+            detail,
+        })?;
+        Ok(response)
     }
 
     /// GETs `url` and hands back status, headers and body whatever the status, redirects
@@ -443,10 +574,13 @@ impl HttpClient {
                 secs: self.timeout.as_secs(),
             }
         } else {
+            let detail = error_chain(e);
             HttpError::Unreachable {
                 what,
                 url: url.to_string(),
-                detail: error_chain(e),
+                // Classified without the URL, whose host may contain "proxy" or "tls".
+                failure: Transport::classify(&detail.replace(url.as_str(), "")),
+                detail,
             }
         }
     }
@@ -473,7 +607,7 @@ pub(crate) fn parse_json_body(
         }
     }
     if !(200..300).contains(&status) {
-        let snippet: String = sanitize(body.trim()).chars().take(120).collect();
+        let snippet = status_snippet(body);
         return Err(HttpError::Status {
             what,
             url: url.to_string(),
@@ -498,6 +632,37 @@ pub(crate) fn parse_json_body(
             detail: "the body is not JSON".into(),
         }),
     }
+}
+
+/// A body that is not an OAuth error, for one line of an error message: an HTML page (a proxy
+/// or gateway) is named by its title, anything else is cut short; never more than one line.
+fn status_snippet(body: &str) -> String {
+    let one_line = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let lower = body.to_ascii_lowercase();
+    let html = lower.trim_start().starts_with('<') || lower.contains("<html");
+    let text = if html {
+        let title = lower
+            .find("<title>")
+            .and_then(|start| {
+                let start = start + "<title>".len();
+                lower[start..]
+                    .find("</title>")
+                    .and_then(|len| body.get(start..start + len))
+            })
+            .map(one_line)
+            .filter(|t| !t.is_empty());
+        match title {
+            Some(t) => format!("an HTML page titled \"{t}\" (from a proxy or gateway?)"),
+            None => "an HTML page (from a proxy or gateway?)".to_string(),
+        }
+    } else {
+        one_line(body)
+    };
+    let mut shown: String = sanitize(&text).chars().take(120).collect();
+    if shown.chars().count() < sanitize(&text).chars().count() {
+        shown.push('…');
+    }
+    shown
 }
 
 /// An error and its causes on one line (reqwest hides the interesting part in `source`).
@@ -562,5 +727,63 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    fn token(access: &str, kind: &str) -> TokenResponse {
+        serde_json::from_value(serde_json::json!({"access_token": access, "token_type": kind}))
+            .unwrap()
+    }
+
+    #[test]
+    fn token_response_must_be_a_bearer_b64token() {
+        for ok in ["eyJ.a-b_c~d+e/f==", "abc", "x="] {
+            assert!(token(ok, "Bearer").validate().is_ok(), "{ok}");
+        }
+        assert!(token("abc", "bearer").validate().is_ok());
+        assert!(token("abc", "BEARER").validate().is_ok());
+        for bad in [
+            "",
+            "x\r\nX-Admin: 1",
+            "a b",
+            "=",
+            "tok\"en",
+            "a=b",
+            "tok'en",
+        ] {
+            let err = token(bad, "Bearer").validate().unwrap_err();
+            assert!(err.contains("access_token"), "{bad}: {err}");
+            assert!(!err.contains("X-Admin"), "{err}");
+        }
+        for kind in ["mac", "DPoP", "", "Bearer "] {
+            let err = token("abc", kind).validate().unwrap_err();
+            assert!(err.contains("token_type"), "{kind}: {err}");
+        }
+    }
+
+    #[test]
+    fn proxy_html_page_is_one_line_named_by_its_title() {
+        let page = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+        let err = parse_json_body("token endpoint", &url(), 502, page).unwrap_err();
+        let msg = err.to_string();
+        let first = msg.lines().next().unwrap();
+        assert!(first.contains("\"502 Bad Gateway\""), "{msg}");
+        assert!(!msg.contains('<'), "{msg}");
+        assert_eq!(msg.lines().count(), 2, "{msg}");
+        let text = parse_json_body("token endpoint", &url(), 503, "down\nfor\n\nmaintenance")
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("down for maintenance"), "{text}");
+    }
+
+    #[test]
+    fn transport_failures_are_classified() {
+        let refused = "error sending request for url (http://127.0.0.1:1/): client error (Connect): tcp connect error: Connection refused (os error 111)";
+        assert_eq!(Transport::classify(refused), Transport::Refused);
+        let not_tls = "error sending request: client error (Connect): received corrupt message of type InvalidContentType";
+        assert_eq!(Transport::classify(not_tls), Transport::NotTls);
+        let dns = "error sending request: client error (Connect): dns error: failed to lookup address information: Name or service not known";
+        assert_eq!(Transport::classify(dns), Transport::Dns);
+        let cert = "error sending request: client error (Connect): invalid peer certificate: UnknownIssuer";
+        assert_eq!(Transport::classify(cert), Transport::Certificate);
     }
 }

@@ -1,15 +1,26 @@
 //! The one-shot loopback listener that catches the authorization response (RFC 8252 §7.3).
 //!
 //! It is bound before the authorization URL is built, so the redirect URI names a port that is
-//! really ours. It answers only `GET` on the callback path (and the short `/login` start URL)
-//! with the exact `Host` it was bound for; everything else is a 4xx that does not end the wait.
+//! really ours. It answers only `GET` on the callback path (and the start URL) with the exact
+//! `Host` it was bound for; everything else is a 4xx that does not end the wait.
 //! A callback whose `state` does not match is refused and the wait goes on, so a stray or
-//! hostile local request can neither complete nor abort a login. Headers, URI length,
-//! connection count and connection time are bounded. The pages it serves reflect nothing
-//! unescaped. It never logs the code or the state.
+//! hostile local request can neither complete nor abort a login.
+//!
+//! The start URL, handed to the browser, redirects to the authorization URL (which carries
+//! `state`). Its path is random (128 bits) and single-use: the browser's command line is
+//! visible to every local user, so a second request for it means another program raced the
+//! browser, and the login ends (exit 3) rather than let that program sign the user in as
+//! someone else. No fixed path reveals anything of the login.
+//!
+//! Headers, URI length and connection time are bounded; at the connection cap the oldest idle
+//! or incomplete connection is evicted (not the newcomer), so held-open sockets cannot starve
+//! the real callback. Warnings about stray requests are rate-limited. The pages it serves
+//! reflect nothing unescaped. It never logs the code, the state or the start path.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,23 +30,23 @@ use hyper::header::{HeaderValue, CACHE_CONTROL, CONNECTION, CONTENT_TYPE, HOST, 
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot, Semaphore};
-use tokio::task::JoinSet;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::{AbortHandle, JoinSet};
 use url::Url;
 
 use crate::config::{RedirectHost, RedirectSpec};
 use crate::exit::ExitCode;
 use crate::output::{self, sanitize};
-use crate::secret::{constant_time_eq, AuthorizationCode, State};
+use crate::secret::{constant_time_eq, random_urlsafe, AuthorizationCode, State};
 
-/// The short start URL's path: it redirects to the authorization URL.
-pub const START_PATH: &str = "/login";
 /// Longest request URI accepted; a callback is far shorter.
 const MAX_URI: usize = 4096;
 /// Header buffer per connection (hyper answers 431 beyond it).
 const MAX_HEADERS: usize = 16 * 1024;
-/// Connections served at once; more are dropped at accept.
-const MAX_CONNECTIONS: usize = 16;
+/// Connections served at once; beyond it the oldest idle one is evicted.
+const MAX_CONNECTIONS: usize = 64;
+/// Stray-request warnings printed one by one; after that only at 10, 100, 1000… of them.
+const STRAY_WARNINGS_SHOWN: u64 = 3;
 /// Time to send the request headers (slowloris bound).
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Total life of one connection.
@@ -62,6 +73,8 @@ pub enum LoopbackError {
     },
     #[error("the authorization response names issuer `{found}`, not `{expected}` (RFC 9207 mix-up defence): nothing was exchanged")]
     IssuerMismatch { expected: String, found: String },
+    #[error("the sign-in start URL was requested twice: another program on this machine raced the browser for it, so the login was stopped and nothing was exchanged\n  hint: run the login again; if this repeats, check which local programs can read the browser's command line, or use --no-browser and open the printed URL yourself")]
+    StartRaced,
     #[error("the loopback listener failed: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -79,9 +92,9 @@ impl LoopbackError {
     /// Exit code of SPEC §7.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            LoopbackError::Refused { .. } | LoopbackError::IssuerMismatch { .. } => {
-                ExitCode::Refused
-            }
+            LoopbackError::Refused { .. }
+            | LoopbackError::IssuerMismatch { .. }
+            | LoopbackError::StartRaced => ExitCode::Refused,
             _ => ExitCode::Other,
         }
     }
@@ -112,6 +125,8 @@ pub struct LoopbackListener {
     port: u16,
     host: RedirectHost,
     path: String,
+    /// The random single-use start path (a secret: never logged).
+    start_path: String,
 }
 
 impl LoopbackListener {
@@ -133,6 +148,7 @@ impl LoopbackListener {
                             port,
                             host: spec.host,
                             path: spec.path.clone(),
+                            start_path: format!("/{}", random_urlsafe(16)),
                         })
                     }
                     None => continue,
@@ -165,9 +181,9 @@ impl LoopbackListener {
         url
     }
 
-    /// The short URL handed to the browser; it redirects to the authorization URL.
+    /// The short URL handed to the browser; it redirects to the authorization URL, once.
     pub fn start_url(&self) -> Url {
-        let raw = format!("http://{}{START_PATH}", self.authority());
+        let raw = format!("http://{}{}", self.authority(), self.start_path);
         #[allow(clippy::expect_used)]
         Url::parse(&raw).expect("loopback start URL is always valid")
     }
@@ -188,6 +204,8 @@ impl LoopbackListener {
             expect,
             authority: self.authority(),
             path: self.path.clone(),
+            start_path: self.start_path.clone(),
+            start_used: AtomicBool::new(false),
             authorize_url: authorize_url.to_string(),
             outcome: outcome_tx,
         });
@@ -214,20 +232,36 @@ impl LoopbackListener {
         }
         drop(stream_tx);
 
-        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let mut live: VecDeque<Live> = VecDeque::new();
         let mut connections = JoinSet::new();
+        let mut strays = StrayWarnings::default();
         let (result, verdict) = loop {
             tokio::select! {
                 Some(stream) = stream_rx.recv() => {
-                    let Ok(permit) = slots.clone().try_acquire_owned() else {
-                        drop(stream);
-                        continue;
-                    };
+                    live.retain(|c| !c.handle.is_finished());
+                    if live.len() >= MAX_CONNECTIONS {
+                        // Evict the oldest connection that has not delivered a request yet
+                        // (idle or slow), rather than refuse the newcomer: held-open sockets
+                        // must not starve the real callback.
+                        match live.iter().position(|c| !c.busy.load(Ordering::Relaxed)) {
+                            Some(i) => {
+                                if let Some(old) = live.remove(i) {
+                                    old.handle.abort();
+                                }
+                            }
+                            None => {
+                                drop(stream);
+                                continue;
+                            }
+                        }
+                    }
                     let handler = handler.clone();
-                    connections.spawn(async move {
-                        let _permit = permit;
+                    let busy = Arc::new(AtomicBool::new(false));
+                    let busy_in_service = busy.clone();
+                    let handle = connections.spawn(async move {
                         let service = hyper::service::service_fn(move |req| {
                             let handler = handler.clone();
+                            busy_in_service.store(true, Ordering::Relaxed);
                             async move { Ok::<_, Infallible>(handler.handle(&req).await) }
                         });
                         let conn = hyper::server::conn::http1::Builder::new()
@@ -238,14 +272,16 @@ impl LoopbackListener {
                             .serve_connection(TokioIo::new(stream), service);
                         let _ = tokio::time::timeout(CONNECTION_TIMEOUT, conn).await;
                     });
+                    live.push_back(Live { handle, busy });
                 }
                 Some(outcome) = outcome_rx.recv() => match outcome {
-                    Outcome::Warning(w) => output::warn(&w),
+                    Outcome::Warning(w) => strays.warn(&w),
                     Outcome::Done(result, verdict) => break (result, verdict),
                 },
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
             }
         };
+        strays.summary();
         acceptors.abort_all();
         let page = PendingPage {
             verdict,
@@ -280,6 +316,49 @@ impl PendingPage {
         })
         .await;
     }
+}
+
+/// A connection being served: evictable until it has delivered a request.
+struct Live {
+    handle: AbortHandle,
+    busy: Arc<AtomicBool>,
+}
+
+/// Warnings about stray requests, rate-limited: a flood of them must not flood the terminal.
+#[derive(Default)]
+struct StrayWarnings {
+    seen: u64,
+}
+
+impl StrayWarnings {
+    fn warn(&mut self, msg: &str) {
+        self.seen += 1;
+        if self.seen <= STRAY_WARNINGS_SHOWN {
+            output::warn(msg);
+        } else if self.seen == STRAY_WARNINGS_SHOWN + 1 {
+            output::warn(
+                "more stray requests are arriving; they are ignored, and counted here from now on",
+            );
+        } else if is_power_of_ten(self.seen) {
+            output::warn(&format!(
+                "{} stray requests ignored so far; still waiting for the sign-in",
+                self.seen
+            ));
+        }
+    }
+
+    fn summary(&self) {
+        if self.seen > STRAY_WARNINGS_SHOWN {
+            output::step(&format!("ignored {} stray requests in all", self.seen));
+        }
+    }
+}
+
+fn is_power_of_ten(mut n: u64) -> bool {
+    while n >= 10 && n.is_multiple_of(10) {
+        n /= 10;
+    }
+    n == 1
 }
 
 /// Binds `port` on every address; `Ok(None)` when it is in use on one of them.
@@ -320,6 +399,8 @@ struct Handler {
     expect: Expectation,
     authority: String,
     path: String,
+    start_path: String,
+    start_used: AtomicBool,
     authorize_url: String,
     outcome: mpsc::Sender<Outcome>,
 }
@@ -338,7 +419,8 @@ impl Handler {
             return page(StatusCode::URI_TOO_LONG, Page::NotHere);
         }
         let path = req.uri().path();
-        if path != self.path && path != START_PATH {
+        let is_start = constant_time_eq(path, &self.start_path);
+        if path != self.path && !is_start {
             return page(StatusCode::NOT_FOUND, Page::NotHere);
         }
         if req.method() != Method::GET {
@@ -347,7 +429,13 @@ impl Handler {
                 .insert("allow", HeaderValue::from_static("GET"));
             return resp;
         }
-        if path == START_PATH && path != self.path {
+        if is_start {
+            if self.start_used.swap(true, Ordering::SeqCst) {
+                // The browser's command line is readable by other local users: a second
+                // fetch means someone raced it. Whoever it was, stop the login.
+                self.done(Err(LoopbackError::StartRaced)).await;
+                return page(StatusCode::GONE, Page::NotHere);
+            }
             return redirect(&self.authorize_url);
         }
         self.callback(req.uri().query().unwrap_or("")).await

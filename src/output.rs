@@ -82,6 +82,16 @@ pub fn tracing() -> bool {
     verbosity() >= Verbosity::Trace
 }
 
+/// A library's own words for a failure, shown after our sentence only with `-v`:
+/// `"\n  cause: …"`, or nothing.
+pub fn cause(detail: &str) -> String {
+    if verbosity() >= Verbosity::Steps && !detail.is_empty() {
+        format!("\n  cause: {}", sanitize(detail).replace('\n', " "))
+    } else {
+        String::new()
+    }
+}
+
 /// An error, always shown.
 pub fn error(msg: &str) {
     emit(Verbosity::Quiet, "error: ", msg);
@@ -174,28 +184,35 @@ pub fn redact_form(form: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-/// A response body with secret values redacted, for `-vv`. Non-JSON bodies are cut short.
+/// A response body with secret values redacted, for `-vv`, at any depth. A body that is not
+/// JSON is never shown: it may be a form-encoded token response or an echo of the request.
 pub fn redact_body(body: &str) -> String {
     match serde_json::from_str::<Value>(body) {
-        Ok(Value::Object(map)) => {
-            let redacted: Map<String, Value> = map
-                .into_iter()
+        Ok(value) => redact_json(value).to_string(),
+        Err(_) if body.trim().is_empty() => "(empty body)".to_string(),
+        Err(_) => format!(
+            "({} bytes of non-JSON body, not shown: it may hold a secret)",
+            body.len()
+        ),
+    }
+}
+
+fn redact_json(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
                 .map(|(k, v)| {
-                    let v = match (&v, SECRET_KEYS.contains(&k.as_str())) {
-                        (Value::String(s), true) => Value::String(redact_value(s)),
+                    let v = match (v, SECRET_KEYS.contains(&k.as_str())) {
+                        (Value::String(s), true) => Value::String(redact_value(&s)),
                         (_, true) => Value::String("[redacted]".into()),
-                        _ => v,
+                        (v, false) => redact_json(v),
                     };
                     (k, v)
                 })
-                .collect();
-            Value::Object(redacted).to_string()
-        }
-        Ok(other) => other.to_string(),
-        Err(_) => {
-            let cut: String = body.chars().take(200).collect();
-            sanitize(&cut)
-        }
+                .collect::<Map<String, Value>>(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(redact_json).collect()),
+        other => other,
     }
 }
 
@@ -340,6 +357,18 @@ mod tests {
         let body = redact_body(r#"{"access_token":"AT","refresh_token":"RT","expires_in":3}"#);
         assert!(!body.contains("\"AT\"") && !body.contains("RT"), "{body}");
         assert!(body.contains("expires_in"));
+    }
+
+    #[test]
+    fn nested_secrets_are_redacted_and_non_json_is_never_shown() {
+        let body = redact_body(
+            r#"{"data":{"access_token":"NESTED1","list":[{"refresh_token":"NESTED2"}]},"ok":1}"#,
+        );
+        assert!(!body.contains("NESTED"), "{body}");
+        assert!(body.contains("\"ok\":1"), "{body}");
+        let form = redact_body("access_token=FORMSECRET&token_type=bearer");
+        assert!(!form.contains("FORMSECRET"), "{form}");
+        assert!(form.contains("not shown"), "{form}");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::discovery::Endpoints;
 use crate::error::Error;
 use crate::flow::exchange::{Expect, TokenEndpoint};
 use crate::flow::{FlowError, TokenSet};
-use crate::loopback::{Callback, Expectation, LoopbackListener, PendingPage};
+use crate::loopback::{Callback, Expectation, LoopbackError, LoopbackListener, PendingPage};
 use crate::output;
 use crate::secret::{constant_time_eq, AuthorizationCode, Nonce, PkceVerifier, State};
 
@@ -115,25 +115,43 @@ pub async fn login(
         issuer: endpoints.issuer.clone(),
         iss_required: endpoints.iss_parameter_supported,
     };
-    let paste = opts.allow_paste && std::io::stdin().is_terminal();
+    let interactive = std::io::stdin().is_terminal();
+    let paste = opts.allow_paste && interactive;
+    // Listen for Ctrl-C before the URL is printed: one pressed right after must not be lost.
+    let interrupted = interrupted();
     announce(
         &opts.opener,
-        &start_url,
+        &request.url,
         &request.redirect_uri,
         listener.port(),
         paste,
     );
 
-    let server = listener.serve(expectation, request.url.clone());
-    if let Err(why) = crate::browser::open(&opts.opener, &start_url) {
-        output::warn(&format!("{why}; open the URL above yourself"));
-    }
+    let server = listener.serve(expectation.clone(), request.url.clone());
+    let watch = match crate::browser::open(&opts.opener, &start_url) {
+        Ok(watch) => watch,
+        Err(why) if interactive => {
+            output::warn(&format!("{why}; open the URL above yourself"));
+            None
+        }
+        // Nobody is at a terminal to open the URL by hand: waiting would only time out.
+        Err(why) => return Err(FlowError::BrowserFailed { why }.into()),
+    };
     let in_process = matches!(opts.opener, Opener::InProcess).then(|| {
         let url = start_url.clone();
         tokio::spawn(async move { follow_like_a_browser(url).await })
     });
 
-    let waited = wait_for_callback(server, &request.state, opts, paste).await;
+    let waited = wait_for_callback(
+        server,
+        &expectation,
+        opts,
+        paste,
+        watch,
+        interactive,
+        interrupted,
+    )
+    .await;
     let (callback, page) = match waited {
         Ok(got) => got,
         Err(e) => {
@@ -159,14 +177,19 @@ pub async fn login(
     result
 }
 
-fn announce(opener: &Opener, start_url: &Url, redirect_uri: &Url, port: u16, paste: bool) {
+/// Tells the user what happens next. The URL shown is the provider's full authorization URL:
+/// it may be opened anywhere (another machine), and unlike the single-use start URL it does not
+/// end the login when opened a second time. stderr is the user's own terminal.
+fn announce(opener: &Opener, authorize_url: &Url, redirect_uri: &Url, port: u16, paste: bool) {
     match opener {
         Opener::Nothing => output::info(&format!(
-            "Open this URL in a browser to sign in:\n  {start_url}"
+            "Open this URL in a browser to sign in:\n  {authorize_url}"
         )),
-        Opener::InProcess => output::info(&format!("Signing in without a browser via {start_url}")),
+        Opener::InProcess => output::info(&format!(
+            "Signing in without a browser (authcli follows the sign-in itself) at:\n  {authorize_url}"
+        )),
         _ => output::info(&format!(
-            "Opening the browser to sign in. If it does not open, visit:\n  {start_url}"
+            "Opening the browser to sign in. If it does not open, visit:\n  {authorize_url}"
         )),
     }
     if let Some(hint) = crate::browser::ssh_forward_hint(port) {
@@ -186,27 +209,80 @@ async fn wait_for_callback(
     server: impl std::future::Future<
         Output = Result<(Callback, PendingPage), crate::loopback::LoopbackError>,
     >,
-    state: &State,
+    expect: &Expectation,
     opts: &BrowserOptions,
     paste: bool,
+    watch: Option<crate::browser::Watch>,
+    interactive: bool,
+    interrupted: impl std::future::Future<Output = ()>,
 ) -> Result<(Callback, Option<PendingPage>), Error> {
     let pasted = async {
         if paste {
-            read_pasted(state).await
+            read_pasted(expect).await
         } else {
             std::future::pending().await
+        }
+    };
+    // The opener is never waited for, but a failure before the callback is reported: on a
+    // terminal as a warning (the user can open the URL), otherwise by ending the login.
+    let opener_failed = async {
+        let Some(watch) = watch else {
+            return std::future::pending().await;
+        };
+        match watch.exited.await {
+            Ok(status) if !status.success() => {
+                let status = crate::browser::describe_status(status);
+                if interactive {
+                    output::warn(&format!(
+                        "the browser command `{}` failed ({status}); open the URL above yourself",
+                        watch.program
+                    ));
+                    std::future::pending().await
+                } else {
+                    FlowError::BrowserCommandFailed {
+                        program: watch.program,
+                        status,
+                    }
+                }
+            }
+            _ => std::future::pending().await,
         }
     };
     tokio::select! {
         result = server => result.map(|(callback, page)| (callback, Some(page))).map_err(Error::from),
         result = pasted => result.map(|callback| (callback, None)),
+        failed = opener_failed => Err(failed.into()),
         _ = tokio::time::sleep(opts.timeout) => Err(FlowError::Timeout { secs: opts.timeout.as_secs() }.into()),
-        _ = tokio::signal::ctrl_c() => Err(FlowError::Interrupted.into()),
+        _ = interrupted => Err(FlowError::Interrupted.into()),
+    }
+}
+
+/// Resolves on Ctrl-C. On Unix the handler is installed when this is called, not when the
+/// future is first polled (as `tokio::signal::ctrl_c` does).
+fn interrupted() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
+        async move {
+            match signal {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
 /// Reads the pasted redirect URL (or bare code) from stdin, re-prompting on bad input.
-async fn read_pasted(state: &State) -> Result<Callback, Error> {
+/// A pasted response that fails the mix-up defence ends the login, as it does at the listener.
+async fn read_pasted(expect: &Expectation) -> Result<Callback, Error> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(1);
     // Reading a terminal blocks; a plain thread keeps the runtime free and dies with the process.
     std::thread::spawn(move || {
@@ -218,42 +294,79 @@ async fn read_pasted(state: &State) -> Result<Callback, Error> {
         }
     });
     while let Some(line) = rx.recv().await {
-        match parse_pasted(line.trim(), state) {
+        match parse_pasted(line.trim(), expect) {
             Ok(Some(callback)) => return Ok(callback),
             Ok(None) => continue,
-            Err(e) => output::warn(&format!("{e}; paste again, or finish in the browser")),
+            Err(Error::Flow(e @ FlowError::Paste(_))) => {
+                output::warn(&format!("{e}; paste again, or finish in the browser"))
+            }
+            Err(e) => return Err(e),
         }
     }
     std::future::pending().await
 }
 
-/// A pasted redirect URL must carry this login's state; a bare code is taken as is.
-fn parse_pasted(text: &str, state: &State) -> Result<Option<Callback>, FlowError> {
+/// A pasted redirect URL gets the listener's checks: this login's state, no repeated
+/// parameter, and RFC 9207 `iss` equal to the issuer (required when the provider advertises
+/// it). A bare code (no URL, so no parameters to check) is taken as is: the user vouches for it.
+fn parse_pasted(text: &str, expect: &Expectation) -> Result<Option<Callback>, Error> {
+    let unusable = |why: &str| Error::from(FlowError::Paste(why.to_string()));
     if text.is_empty() {
         return Ok(None);
     }
     if let Ok(url) = Url::parse(text) {
-        let get = |name: &str| {
-            url.query_pairs()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.into_owned())
-        };
-        let state_ok = get("state").is_some_and(|s| constant_time_eq(&s, state.expose()));
-        if !state_ok {
-            return Err(FlowError::Paste(
-                "the URL's state does not belong to this login".into(),
-            ));
+        let mut params: [(&str, Option<String>); 5] = [
+            ("code", None),
+            ("state", None),
+            ("error", None),
+            ("error_description", None),
+            ("iss", None),
+        ];
+        for (key, value) in url.query_pairs() {
+            let Some((_, slot)) = params.iter_mut().find(|(name, _)| *name == key) else {
+                continue;
+            };
+            if slot.is_some() {
+                return Err(unusable(&format!(
+                    "the URL repeats the `{key}` parameter, which makes it ambiguous"
+                )));
+            }
+            *slot = Some(value.into_owned());
         }
-        if let Some(error) = get("error") {
-            return Err(FlowError::Paste(format!(
+        let [(_, code), (_, state), (_, error), (_, _), (_, iss)] = params;
+        let state_ok = state.is_some_and(|s| constant_time_eq(&s, expect.state.expose()));
+        if !state_ok {
+            return Err(unusable("the URL's state does not belong to this login"));
+        }
+        match (&iss, expect.iss_required) {
+            (Some(iss), _) if iss != &expect.issuer => {
+                return Err(LoopbackError::IssuerMismatch {
+                    expected: expect.issuer.clone(),
+                    found: output::sanitize(iss),
+                }
+                .into())
+            }
+            (None, true) => {
+                return Err(LoopbackError::IssuerMismatch {
+                    expected: expect.issuer.clone(),
+                    found: "(none: the provider advertises RFC 9207 but the URL has no iss)".into(),
+                }
+                .into())
+            }
+            _ => {}
+        }
+        if let Some(error) = error {
+            return Err(unusable(&format!(
                 "the provider answered {}",
                 output::sanitize(&error)
             )));
         }
-        let code = get("code").ok_or_else(|| FlowError::Paste("the URL carries no code".into()))?;
+        let code = code
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| unusable("the URL carries no code"))?;
         return Ok(Some(Callback {
             code: AuthorizationCode::new(code),
-            iss: get("iss"),
+            iss,
         }));
     }
     if text.chars().all(|c| c.is_ascii_graphic()) && !text.contains(['&', '=', '?', '/']) {
@@ -262,24 +375,31 @@ fn parse_pasted(text: &str, state: &State) -> Result<Option<Callback>, FlowError
             iss: None,
         }));
     }
-    Err(FlowError::Paste(
-        "expected the full redirect URL or the code".into(),
-    ))
+    Err(unusable("expected the full redirect URL or the code"))
 }
 
 /// The demo's stand-in for a browser: GET the start URL and follow redirects to the listener.
 async fn follow_like_a_browser(url: Url) {
+    // Only loopback and the in-process mock are visited: a proxy from the environment
+    // would only break the demo.
     let client = reqwest::Client::builder()
+        .no_proxy()
         .redirect(reqwest::redirect::Policy::limited(10))
         .timeout(Duration::from_secs(30))
         .build();
     match client {
         Ok(client) => {
             if let Err(e) = client.get(url).send().await {
-                output::warn(&format!("the in-process sign-in failed: {e}"));
+                output::warn(&format!(
+                    "the in-process sign-in could not follow the redirects to the listener{}",
+                    output::cause(&e.to_string())
+                ));
             }
         }
-        Err(e) => output::warn(&format!("the in-process sign-in failed: {e}")),
+        Err(e) => output::warn(&format!(
+            "the in-process sign-in could not start{}",
+            output::cause(&e.to_string())
+        )),
     }
 }
 
@@ -314,14 +434,38 @@ async fn exchange(
 mod tests {
     use super::*;
 
+    const ISSUER: &str = "https://idp.example/";
+
+    fn expect(iss_required: bool) -> Expectation {
+        Expectation {
+            state: State::new("s123"),
+            issuer: ISSUER.into(),
+            iss_required,
+        }
+    }
+
+    fn is_retry(result: Result<Option<Callback>, Error>) -> bool {
+        matches!(result, Err(Error::Flow(FlowError::Paste(_))))
+    }
+
+    fn is_mixup(result: Result<Option<Callback>, Error>) -> bool {
+        matches!(
+            result,
+            Err(Error::Loopback(LoopbackError::IssuerMismatch { .. }))
+        )
+    }
+
     #[test]
     fn pasted_url_must_carry_this_state() {
-        let state = State::new("s123");
+        let state = expect(false);
         let ok = parse_pasted("http://127.0.0.1:1/callback?code=abc&state=s123", &state)
             .unwrap()
             .unwrap();
         assert_eq!(ok.code.expose(), "abc");
-        assert!(parse_pasted("http://127.0.0.1:1/callback?code=abc&state=other", &state).is_err());
+        assert!(is_retry(parse_pasted(
+            "http://127.0.0.1:1/callback?code=abc&state=other",
+            &state
+        )));
         assert_eq!(
             parse_pasted("just-a-code", &state)
                 .unwrap()
@@ -331,5 +475,43 @@ mod tests {
             "just-a-code"
         );
         assert!(parse_pasted("", &state).unwrap().is_none());
+    }
+
+    #[test]
+    fn pasted_url_with_a_repeated_parameter_is_refused() {
+        let e = expect(false);
+        for url in [
+            "http://127.0.0.1:1/callback?code=abc&state=s123&state=s123",
+            "http://127.0.0.1:1/callback?code=abc&code=evil&state=s123",
+            "http://127.0.0.1:1/callback?code=abc&state=s123&iss=https%3A%2F%2Fidp.example%2F&iss=https%3A%2F%2Fevil.example%2F",
+        ] {
+            let result = parse_pasted(url, &e);
+            let shown = format!("{:?}", result.as_ref().err());
+            assert!(is_retry(result), "{url}: {shown}");
+        }
+    }
+
+    #[test]
+    fn pasted_url_from_another_issuer_ends_the_login() {
+        // The mix-up attack through the paste path: right state, another issuer's response.
+        let url =
+            "http://127.0.0.1:1/callback?code=abc&state=s123&iss=https%3A%2F%2Fevil.example%2F";
+        for required in [false, true] {
+            assert!(is_mixup(parse_pasted(url, &expect(required))), "{required}");
+        }
+        let err = parse_pasted(url, &expect(false)).unwrap_err();
+        assert_eq!(err.exit_code(), crate::error::ExitCode::Refused);
+        assert!(err.to_string().contains("evil.example"), "{err}");
+    }
+
+    #[test]
+    fn pasted_url_without_iss_is_refused_when_the_provider_advertises_rfc9207() {
+        let url = "http://127.0.0.1:1/callback?code=abc&state=s123";
+        assert!(is_mixup(parse_pasted(url, &expect(true))));
+        assert!(parse_pasted(url, &expect(false)).unwrap().is_some());
+        let good =
+            "http://127.0.0.1:1/callback?code=abc&state=s123&iss=https%3A%2F%2Fidp.example%2F";
+        let ok = parse_pasted(good, &expect(true)).unwrap().unwrap();
+        assert_eq!(ok.iss.as_deref(), Some(ISSUER));
     }
 }

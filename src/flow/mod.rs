@@ -48,6 +48,22 @@ pub enum FlowError {
     },
     #[error("could not read the password: {0}\n  hint: run on a terminal to be prompted, or pipe it in with --password-stdin")]
     Password(String),
+    #[error("{why}, and with no terminal to open the URL from, the login was stopped\n  hint: fix --browser-command (or BROWSER), or pass --no-browser and open the printed URL yourself")]
+    BrowserFailed { why: String },
+    #[error("the browser command `{program}` failed ({status}) before the sign-in finished, and with no terminal to wait at, the login was stopped\n  hint: {}", browser_failed_hint(program))]
+    BrowserCommandFailed { program: String, status: String },
+}
+
+fn browser_failed_hint(program: &str) -> &'static str {
+    let name = std::path::Path::new(program)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(program);
+    if matches!(name, "curl" | "wget") {
+        "the provider most likely answered with an error page (a wrong --client-id or --audience, or a callback URL the application does not allow): open the printed URL in a browser to read it"
+    } else {
+        "the command must open the URL given as its last argument: fix --browser-command (or BROWSER), or pass --no-browser and open the printed URL yourself"
+    }
 }
 
 impl FlowError {
@@ -56,7 +72,9 @@ impl FlowError {
         match self {
             FlowError::Timeout { .. } => ExitCode::Timeout,
             FlowError::Interrupted => ExitCode::Interrupted,
-            FlowError::NoJwks => ExitCode::Other,
+            FlowError::NoJwks
+            | FlowError::BrowserFailed { .. }
+            | FlowError::BrowserCommandFailed { .. } => ExitCode::Other,
             FlowError::Paste(_) => ExitCode::Refused,
             FlowError::ClientAuth(e) => e.exit_code(),
             FlowError::DeviceExpired(_) => ExitCode::Timeout,

@@ -11,11 +11,15 @@ fn login(tenant: &Tenant, home: &TempDir, extra: &[&str]) -> Running {
     start_login(tenant, home, extra)
 }
 
-fn authority(start_url: &str) -> String {
-    start_url
-        .trim_start_matches("http://")
-        .trim_end_matches("/login")
-        .to_string()
+/// The listener's `host:port`, from the `redirect_uri` of the printed authorization URL.
+pub fn authority(authorize_url: &str) -> String {
+    let redirect = query_param(authorize_url, "redirect_uri").expect("a redirect_uri");
+    let url = url::Url::parse(&redirect).unwrap();
+    format!(
+        "{}:{}",
+        url.host_str().unwrap(),
+        url.port_or_known_default().unwrap()
+    )
 }
 
 #[test]
@@ -241,7 +245,7 @@ fn port_list_falls_back_to_the_next_free_port() {
     let ports = format!("{busy},{free}");
     let mut run = login(&tenant, &home, &["--port", &ports]);
     let start = run.start_url();
-    assert_eq!(start, format!("http://127.0.0.1:{free}/login"));
+    assert_eq!(authority(&start), format!("127.0.0.1:{free}"));
     browse_plain(&start);
     let out = run.finish();
     assert_eq!(out.code, Some(0), "{}", out.stderr);
@@ -376,9 +380,13 @@ fn trace_output_never_shows_secrets() {
         "-vv shows the exchange:\n{}",
         out.stderr
     );
+    // `state` is on stderr once, inside the authorization URL printed for the user to open
+    // (SPEC §4 step 3); no trace line carries it.
+    for line in out.stderr.lines().filter(|l| l.starts_with("> ")) {
+        assert!(!line.contains(state.as_str()), "state in a trace: {line}");
+    }
     for secret in [
         code.as_str(),
-        state.as_str(),
         tokens["access_token"].as_str().unwrap(),
         tokens["id_token"].as_str().unwrap(),
         tokens["refresh_token"].as_str().unwrap(),
@@ -513,7 +521,7 @@ fn localhost_redirect_uri_listens_on_both_stacks() {
         &["--redirect-uri", "http://localhost:0/callback"],
     );
     let start = run.start_url();
-    assert!(start.starts_with("http://localhost:"), "{start}");
+    assert!(authority(&start).starts_with("localhost:"), "{start}");
     let port: u16 = authority(&start)
         .rsplit(':')
         .next()
@@ -625,8 +633,7 @@ fn redirect_target(start: &str) -> String {
         let resp = client.get(url).send().unwrap();
         resp.headers()["location"].to_str().unwrap().to_string()
     };
-    let authorize = location(start);
-    location(&authorize)
+    location(start)
 }
 
 #[cfg(target_os = "linux")]
@@ -655,7 +662,10 @@ fn pasting_the_redirect_url_at_the_prompt_completes_the_login() {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
-            if let Some(url) = line.split_whitespace().find(|w| w.ends_with("/login")) {
+            if let Some(url) = line
+                .split_whitespace()
+                .find(|w| w.contains("redirect_uri="))
+            {
                 start = Some(url.to_string());
             }
             let prompt = line.contains("paste the URL");
@@ -725,7 +735,7 @@ fn token_on_a_terminal_without_a_session_starts_a_login_and_stores_it() {
         if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
             let url = line
                 .split_whitespace()
-                .find(|w| w.ends_with("/login"))
+                .find(|w| w.contains("redirect_uri="))
                 .map(String::from);
             seen.push(line);
             if let Some(url) = url {

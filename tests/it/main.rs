@@ -6,6 +6,7 @@ mod decode;
 mod deps;
 mod doctor;
 mod grants;
+mod harden;
 mod login;
 #[cfg(unix)] // stops the mock with signals (kill -TERM / -INT)
 mod mock_binary;

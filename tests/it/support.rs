@@ -263,12 +263,13 @@ impl Running {
         );
     }
 
-    /// The start URL authcli printed (`http://127.0.0.1:PORT/login`).
+    /// The URL to sign in at that authcli printed: the provider's full authorization URL
+    /// (the listener's own start URL is single-use and goes only to the browser command).
     pub fn start_url(&mut self) -> String {
-        let line = self.wait_for_line("/login");
+        let line = self.wait_for_line("redirect_uri=");
         line.split_whitespace()
-            .find(|w| w.starts_with("http://") && w.ends_with("/login"))
-            .expect("a start URL on the line")
+            .find(|w| w.starts_with("http") && w.contains("redirect_uri="))
+            .expect("an authorization URL on the line")
             .to_string()
     }
 
