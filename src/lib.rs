@@ -18,7 +18,6 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod discovery;
-pub mod error;
 pub mod exit;
 pub mod flow;
 pub mod http;
@@ -27,11 +26,13 @@ pub mod jwt;
 pub mod loopback;
 pub mod mock;
 pub mod output;
+pub mod render;
 pub mod secret;
 pub mod session;
 pub mod store;
 
-pub use error::{Error, ExitCode};
+pub use commands::error::Error;
+pub use exit::ExitCode;
 
 use cli::{Cli, Command};
 use config::ProviderConfig;
@@ -83,5 +84,5 @@ pub async fn browser_login(
         endpoints: &endpoints,
         credential: &flow::client_auth::Credential::None,
     };
-    flow::auth_code::login(te, opts).await
+    Ok(flow::auth_code::login(te, opts).await?)
 }

@@ -15,7 +15,6 @@ use url::Url;
 use crate::cli::{ProviderArgs, SessionArgs};
 use crate::config::{self, ConfigError, Profile, ProviderConfig, Transport};
 use crate::discovery::Endpoints;
-use crate::error::Error;
 use crate::exit::ExitCode;
 use crate::flow::client_auth::Credential;
 use crate::flow::exchange::{self, TokenEndpoint};
@@ -39,8 +38,37 @@ pub enum SessionError {
     NoRefreshToken { issuer: String },
     #[error("the provider rejected the refresh token: {error}\n  hint: the session has ended or was revoked; log in again: {login_hint}")]
     RefreshRejected { error: String, login_hint: String },
+    /// Boxed: the flows' errors carry the provider's answer and would make every `Result` large.
+    #[error(transparent)]
+    Flow(Box<crate::flow::FlowError>),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Http(Box<crate::http::HttpError>),
+    #[error(transparent)]
+    Discovery(Box<crate::discovery::DiscoveryError>),
     #[error("not logged in: the session's refresh token was rejected ({error}) and is forgotten\n  hint: log in again from a terminal: {login_hint}")]
     Ended { error: String, login_hint: String },
+}
+
+impl From<crate::flow::FlowError> for SessionError {
+    fn from(e: crate::flow::FlowError) -> Self {
+        SessionError::Flow(Box::new(e))
+    }
+}
+
+impl From<crate::http::HttpError> for SessionError {
+    fn from(e: crate::http::HttpError) -> Self {
+        SessionError::Http(Box::new(e))
+    }
+}
+
+impl From<crate::discovery::DiscoveryError> for SessionError {
+    fn from(e: crate::discovery::DiscoveryError) -> Self {
+        SessionError::Discovery(Box::new(e))
+    }
 }
 
 impl SessionError {
@@ -52,12 +80,17 @@ impl SessionError {
             | SessionError::NoRefreshToken { .. }
             | SessionError::Ended { .. } => ExitCode::LoginRequired,
             SessionError::RefreshRejected { .. } => ExitCode::Refused,
+            SessionError::Flow(e) => e.exit_code(),
+            SessionError::Store(e) => e.exit_code(),
+            SessionError::Config(e) => e.exit_code(),
+            SessionError::Http(e) => e.exit_code(),
+            SessionError::Discovery(e) => e.exit_code(),
         }
     }
 }
 
 /// Opens the store chosen by flag, environment or default, with warnings on stderr.
-pub fn open_storage(kind: Option<StorageKind>) -> Result<Storage, Error> {
+pub fn open_storage(kind: Option<StorageKind>) -> Result<Storage, SessionError> {
     let sink: crate::store::WarningSink = Arc::new(|msg: &str| output::warn(msg));
     Ok(Storage::open(kind.unwrap_or_default(), sink)?)
 }
@@ -153,7 +186,7 @@ impl Wanted {
 }
 
 /// The selection and the store, read from a command's session options.
-pub fn select(args: &SessionArgs) -> Result<(Wanted, Profile, Storage), Error> {
+pub fn select(args: &SessionArgs) -> Result<(Wanted, Profile, Storage), SessionError> {
     let name = args.provider.profile.as_deref().unwrap_or("default");
     let profile = config::load_profile(name, args.provider.profile.is_some())?;
     let wanted = Wanted::resolve(&args.provider, &profile)?;
@@ -163,7 +196,7 @@ pub fn select(args: &SessionArgs) -> Result<(Wanted, Profile, Storage), Error> {
 
 /// Finds the session a command means: the profile's current session when it fits, else the
 /// most recent matching one. Unusable files are reported and skipped, never fatal.
-pub fn find(storage: &Storage, wanted: &Wanted) -> Result<Option<Session>, Error> {
+pub fn find(storage: &Storage, wanted: &Wanted) -> Result<Option<Session>, SessionError> {
     if let Some(key) = storage
         .current(&wanted.profile)
         .filter(|k| wanted.matches(k))
@@ -195,8 +228,8 @@ pub fn find(storage: &Storage, wanted: &Wanted) -> Result<Option<Session>, Error
 }
 
 /// [`find`], or "login required".
-pub fn require(storage: &Storage, wanted: &Wanted) -> Result<Session, Error> {
-    find(storage, wanted)?.ok_or_else(|| wanted.no_session().into())
+pub fn require(storage: &Storage, wanted: &Wanted) -> Result<Session, SessionError> {
+    find(storage, wanted)?.ok_or_else(|| wanted.no_session())
 }
 
 /// The session key of a login made with `provider`.
@@ -253,7 +286,7 @@ fn subject_of(tokens: &TokenSet) -> Option<String> {
 }
 
 /// Stores a session and makes it the profile's current one.
-pub fn save(storage: &Storage, session: &Session) -> Result<(), Error> {
+pub fn save(storage: &Storage, session: &Session) -> Result<(), SessionError> {
     storage.save(session)?;
     storage.set_current(&session.key)?;
     Ok(())
@@ -279,7 +312,7 @@ pub fn provider_for(
     session: &Session,
     args: &ProviderArgs,
     profile: &Profile,
-) -> Result<ProviderConfig, Error> {
+) -> Result<ProviderConfig, SessionError> {
     let key = &session.key;
     Ok(ProviderConfig::for_stored(
         &key.profile,
@@ -320,7 +353,7 @@ pub async fn renew(
     storage: &Storage,
     session: &Session,
     provider: &ProviderConfig,
-) -> Result<Renewed, Error> {
+) -> Result<Renewed, SessionError> {
     let http = HttpClient::for_provider(provider)?;
     let refresh_token = match (&session.grant, &session.refresh_token) {
         (GrantKind::ClientCredentials, _) => None,
@@ -328,8 +361,7 @@ pub async fn renew(
         (_, None) => {
             return Err(SessionError::NoRefreshToken {
                 issuer: session.key.issuer.clone(),
-            }
-            .into())
+            })
         }
     };
     let wants_id_token = session.key.scopes.contains("openid");
@@ -387,10 +419,9 @@ pub async fn renew(
                     .unwrap_or("invalid_grant")
                     .to_string(),
                 login_hint: login_hint(&session.key),
-            }
-            .into());
+            });
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     // Without rotation the provider sends no new refresh token: keep the one that still works.
     if tokens.refresh_token.is_none() {
@@ -433,7 +464,7 @@ pub async fn endpoints_for(
     session: &Session,
     provider: &ProviderConfig,
     need_discovery: bool,
-) -> Result<Endpoints, Error> {
+) -> Result<Endpoints, SessionError> {
     let stored_token = session
         .token_endpoint
         .as_deref()

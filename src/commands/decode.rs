@@ -9,8 +9,8 @@ use std::io::{IsTerminal, Read};
 
 use serde_json::{json, Map, Value};
 
+use super::error::Error;
 use crate::cli::{DecodeArgs, ReportFormat};
-use crate::error::Error;
 use crate::exit::ExitCode;
 use crate::jwt;
 use crate::output;

@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::error::Error;
 use crate::cli::{DemoArgs, ProviderArgs};
 use crate::config::{Opener, Profile, ProviderConfig, RedirectSpec};
-use crate::error::Error;
 use crate::flow::auth_code::BrowserOptions;
 use crate::{browser, mock, output};
 

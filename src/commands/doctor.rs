@@ -15,10 +15,10 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use url::Url;
 
+use super::error::Error;
 use crate::cli::{DoctorArgs, LoginArgs, ReportFormat};
 use crate::config::{self, LoginConfig, Opener, RedirectHost};
 use crate::discovery::{self, Endpoints};
-use crate::error::Error;
 use crate::exit::ExitCode;
 use crate::http::{HttpClient, HttpError, RawResponse};
 use crate::output;

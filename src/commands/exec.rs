@@ -1,7 +1,7 @@
 //! `authcli exec -- CMD…`: run a command with the access token in its environment.
 
+use super::error::Error;
 use crate::cli::ExecArgs;
-use crate::error::Error;
 
 use super::selected_session;
 

@@ -1,9 +1,9 @@
 //! `authcli login`: obtain tokens with a grant, store the session, print the tokens.
 
+use super::error::Error;
 use crate::cli::LoginArgs;
 use crate::config::{GrantConfig, LoginConfig, ProviderConfig};
 use crate::discovery::{self, Endpoints};
-use crate::error::Error;
 use crate::flow::auth_code::BrowserOptions;
 use crate::flow::client_auth::{read_stdin_line, Credential};
 use crate::flow::exchange::TokenEndpoint;

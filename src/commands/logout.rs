@@ -1,8 +1,8 @@
 //! `authcli logout`: delete sessions; `--revoke` also revokes the refresh token.
 
+use super::error::Error;
 use crate::cli::{LogoutArgs, ProviderArgs};
 use crate::config::Profile;
-use crate::error::Error;
 use crate::http::{ClientAuth, HttpClient};
 use crate::output;
 use crate::session::{self};

@@ -7,6 +7,7 @@
 pub mod decode;
 pub mod demo;
 pub mod doctor;
+pub mod error;
 pub mod exec;
 pub mod login;
 pub mod logout;
@@ -29,11 +30,11 @@ use std::io::IsTerminal;
 
 use crate::cli::{OutputFormat, ProviderArgs, ReportFormat};
 use crate::config::Profile;
-use crate::error::Error;
 use crate::flow::TokenSet;
 use crate::output;
 use crate::session::{self, Renewed, Wanted};
 use crate::store::{LoadOutcome, Session, Storage};
+use error::Error;
 
 /// A small single-threaded runtime: the client does one thing at a time.
 pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
@@ -48,7 +49,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 }
 
 pub(crate) fn print_tokens(format: OutputFormat, tokens: &TokenSet) -> Result<(), Error> {
-    let text = output::render_tokens(format, tokens).map_err(|e| Error::Output {
+    let text = crate::render::render_tokens(format, tokens).map_err(|e| Error::Output {
         what: "stdout",
         source: std::io::Error::other(e),
     })?;

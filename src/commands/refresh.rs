@@ -1,7 +1,7 @@
 //! `authcli refresh`: force a renewal now, store and print the result.
 
+use super::error::Error;
 use crate::cli::RefreshArgs;
-use crate::error::Error;
 use crate::output;
 use crate::session::{self};
 

@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
+use super::error::Error;
 use crate::cli::StatusArgs;
-use crate::error::Error;
 use crate::output;
 use crate::session::{self};
 use crate::store::{Session, Storage};

@@ -2,9 +2,9 @@
 
 use std::io::IsTerminal;
 
+use super::error::Error;
 use crate::cli::{GrantArgs, GrantName, LoginArgs, TokenArgs};
 use crate::config::LoginConfig;
-use crate::error::Error;
 use crate::output;
 use crate::session::{self, SessionError};
 use crate::store::GrantKind;

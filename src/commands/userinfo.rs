@@ -2,8 +2,8 @@
 
 use serde_json::Value;
 
+use super::error::Error;
 use crate::cli::UserinfoArgs;
-use crate::error::Error;
 use crate::http::HttpClient;
 use crate::session::{self};
 use crate::store::Session;

@@ -16,9 +16,9 @@ use jsonwebtoken::{AlgorithmFamily, DecodingKey, Header};
 use serde_json::{json, Value};
 use url::Url;
 
+use super::error::Error;
 use crate::cli::{ReportFormat, VerifyArgs};
 use crate::config::{self, EndpointOverrides, ProviderConfig};
-use crate::error::Error;
 use crate::exit::ExitCode;
 use crate::http::HttpClient;
 use crate::jwt::{self, JwtError};

@@ -13,7 +13,6 @@ use url::Url;
 
 use crate::config::{Opener, ProviderConfig, RedirectSpec};
 use crate::discovery::Endpoints;
-use crate::error::Error;
 use crate::flow::exchange::{Expect, TokenEndpoint};
 use crate::flow::{FlowError, TokenSet};
 use crate::loopback::{Callback, Expectation, LoopbackError, LoopbackListener, PendingPage};
@@ -83,7 +82,7 @@ fn authorization_request(
 pub async fn login(
     token_endpoint: TokenEndpoint<'_>,
     opts: &BrowserOptions,
-) -> Result<TokenSet, Error> {
+) -> Result<TokenSet, FlowError> {
     let TokenEndpoint {
         provider,
         endpoints,
@@ -135,7 +134,7 @@ pub async fn login(
             None
         }
         // Nobody is at a terminal to open the URL by hand: waiting would only time out.
-        Err(why) => return Err(FlowError::BrowserFailed { why }.into()),
+        Err(why) => return Err(FlowError::BrowserFailed { why }),
     };
     let in_process = matches!(opts.opener, Opener::InProcess).then(|| {
         let url = start_url.clone();
@@ -215,7 +214,7 @@ async fn wait_for_callback(
     watch: Option<crate::browser::Watch>,
     interactive: bool,
     interrupted: impl std::future::Future<Output = ()>,
-) -> Result<(Callback, Option<PendingPage>), Error> {
+) -> Result<(Callback, Option<PendingPage>), FlowError> {
     let pasted = async {
         if paste {
             read_pasted(expect).await
@@ -249,11 +248,11 @@ async fn wait_for_callback(
         }
     };
     tokio::select! {
-        result = server => result.map(|(callback, page)| (callback, Some(page))).map_err(Error::from),
+        result = server => result.map(|(callback, page)| (callback, Some(page))).map_err(FlowError::from),
         result = pasted => result.map(|callback| (callback, None)),
-        failed = opener_failed => Err(failed.into()),
-        _ = tokio::time::sleep(opts.timeout) => Err(FlowError::Timeout { secs: opts.timeout.as_secs() }.into()),
-        _ = interrupted => Err(FlowError::Interrupted.into()),
+        failed = opener_failed => Err(failed),
+        _ = tokio::time::sleep(opts.timeout) => Err(FlowError::Timeout { secs: opts.timeout.as_secs() }),
+        _ = interrupted => Err(FlowError::Interrupted),
     }
 }
 
@@ -282,7 +281,7 @@ fn interrupted() -> impl std::future::Future<Output = ()> {
 
 /// Reads the pasted redirect URL (or bare code) from stdin, re-prompting on bad input.
 /// A pasted response that fails the mix-up defence ends the login, as it does at the listener.
-async fn read_pasted(expect: &Expectation) -> Result<Callback, Error> {
+async fn read_pasted(expect: &Expectation) -> Result<Callback, FlowError> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(1);
     // Reading a terminal blocks; a plain thread keeps the runtime free and dies with the process.
     std::thread::spawn(move || {
@@ -297,7 +296,7 @@ async fn read_pasted(expect: &Expectation) -> Result<Callback, Error> {
         match parse_pasted(line.trim(), expect) {
             Ok(Some(callback)) => return Ok(callback),
             Ok(None) => continue,
-            Err(Error::Flow(e @ FlowError::Paste(_))) => {
+            Err(e @ FlowError::Paste(_)) => {
                 output::warn(&format!("{e}; paste again, or finish in the browser"))
             }
             Err(e) => return Err(e),
@@ -309,8 +308,8 @@ async fn read_pasted(expect: &Expectation) -> Result<Callback, Error> {
 /// A pasted redirect URL gets the listener's checks: this login's state, no repeated
 /// parameter, and RFC 9207 `iss` equal to the issuer (required when the provider advertises
 /// it). A bare code (no URL, so no parameters to check) is taken as is: the user vouches for it.
-fn parse_pasted(text: &str, expect: &Expectation) -> Result<Option<Callback>, Error> {
-    let unusable = |why: &str| Error::from(FlowError::Paste(why.to_string()));
+fn parse_pasted(text: &str, expect: &Expectation) -> Result<Option<Callback>, FlowError> {
+    let unusable = |why: &str| FlowError::Paste(why.to_string());
     if text.is_empty() {
         return Ok(None);
     }
@@ -407,7 +406,7 @@ async fn exchange(
     token_endpoint: TokenEndpoint<'_>,
     request: AuthorizationRequest,
     code: AuthorizationCode,
-) -> Result<TokenSet, Error> {
+) -> Result<TokenSet, FlowError> {
     let params = [
         ("grant_type", "authorization_code"),
         ("code", code.expose()),
@@ -444,14 +443,14 @@ mod tests {
         }
     }
 
-    fn is_retry(result: Result<Option<Callback>, Error>) -> bool {
-        matches!(result, Err(Error::Flow(FlowError::Paste(_))))
+    fn is_retry(result: Result<Option<Callback>, FlowError>) -> bool {
+        matches!(result, Err(FlowError::Paste(_)))
     }
 
-    fn is_mixup(result: Result<Option<Callback>, Error>) -> bool {
+    fn is_mixup(result: Result<Option<Callback>, FlowError>) -> bool {
         matches!(
             result,
-            Err(Error::Loopback(LoopbackError::IssuerMismatch { .. }))
+            Err(FlowError::Loopback(LoopbackError::IssuerMismatch { .. }))
         )
     }
 
@@ -500,7 +499,7 @@ mod tests {
             assert!(is_mixup(parse_pasted(url, &expect(required))), "{required}");
         }
         let err = parse_pasted(url, &expect(false)).unwrap_err();
-        assert_eq!(err.exit_code(), crate::error::ExitCode::Refused);
+        assert_eq!(err.exit_code(), crate::exit::ExitCode::Refused);
         assert!(err.to_string().contains("evil.example"), "{err}");
     }
 

@@ -3,12 +3,12 @@
 //! No user, no browser, no listener, no refresh token: a session made this way is renewed by
 //! running the grant again with the same credential source (`flow::client_auth`).
 
-use crate::error::Error;
 use crate::flow::exchange::{Expect, TokenEndpoint};
+use crate::flow::FlowError;
 use crate::flow::TokenSet;
 
 /// Obtains an access token for the configured `audience` and scopes.
-pub async fn obtain(te: TokenEndpoint<'_>) -> Result<TokenSet, Error> {
+pub async fn obtain(te: TokenEndpoint<'_>) -> Result<TokenSet, FlowError> {
     let scope = te.provider.scope_string();
     let mut params = vec![("grant_type", "client_credentials")];
     if !scope.is_empty() {

@@ -16,7 +16,6 @@ use url::Url;
 
 use crate::config::Opener;
 use crate::discovery::DiscoveryError;
-use crate::error::Error;
 use crate::flow::exchange::{self, Expect, TokenEndpoint};
 use crate::flow::{FlowError, TokenSet};
 use crate::http::HttpError;
@@ -82,7 +81,7 @@ impl DeviceAuthorization {
 }
 
 /// Asks the device authorization endpoint for a device code and a user code.
-pub async fn authorize(te: TokenEndpoint<'_>) -> Result<DeviceAuthorization, Error> {
+pub async fn authorize(te: TokenEndpoint<'_>) -> Result<DeviceAuthorization, FlowError> {
     let what = "device authorization endpoint";
     let url = te
         .endpoints
@@ -109,7 +108,7 @@ pub async fn authorize(te: TokenEndpoint<'_>) -> Result<DeviceAuthorization, Err
     parse_authorization(&url, body)
 }
 
-fn parse_authorization(url: &Url, body: Value) -> Result<DeviceAuthorization, Error> {
+fn parse_authorization(url: &Url, body: Value) -> Result<DeviceAuthorization, FlowError> {
     let malformed = |detail: String| HttpError::Malformed {
         what: "device authorization endpoint",
         url: url.to_string(),
@@ -136,7 +135,7 @@ pub async fn poll(
     auth: &DeviceAuthorization,
     clock: &impl Clock,
     mut on_wait: impl FnMut(u64),
-) -> Result<TokenSet, Error> {
+) -> Result<TokenSet, FlowError> {
     let mut interval = auth.interval.unwrap_or(DEFAULT_INTERVAL_SECS).max(1);
     let deadline = clock.now_secs().saturating_add(auth.expires_in);
     let params = [
@@ -147,7 +146,7 @@ pub async fn poll(
         on_wait(deadline.saturating_sub(clock.now_secs()));
         clock.sleep(Duration::from_secs(interval)).await;
         if clock.now_secs() >= deadline {
-            return Err(FlowError::DeviceExpired("its expires_in passed").into());
+            return Err(FlowError::DeviceExpired("its expires_in passed"));
         }
         let expect = Expect {
             refresh_token: true,
@@ -164,7 +163,7 @@ pub async fn poll(
                     ));
                 }
                 Some("expired_token") => {
-                    return Err(FlowError::DeviceExpired("the provider said expired_token").into())
+                    return Err(FlowError::DeviceExpired("the provider said expired_token"))
                 }
                 _ => return Err(e),
             },
@@ -177,7 +176,7 @@ pub async fn login(
     te: TokenEndpoint<'_>,
     opener: &Opener,
     clock: &impl Clock,
-) -> Result<TokenSet, Error> {
+) -> Result<TokenSet, FlowError> {
     let auth = authorize(te).await?;
     show(&auth);
     if !matches!(opener, Opener::Nothing | Opener::InProcess) {
@@ -196,7 +195,7 @@ pub async fn login(
     };
     let result = tokio::select! {
         result = poll(te, &auth, clock, countdown) => result,
-        _ = tokio::signal::ctrl_c() => Err(FlowError::Interrupted.into()),
+        _ = tokio::signal::ctrl_c() => Err(FlowError::Interrupted),
     };
     output::progress_done();
     result
@@ -257,7 +256,7 @@ mod tests {
         MockTenant::start(opts).unwrap()
     }
 
-    async fn run(tenant: &MockTenant) -> (Result<TokenSet, Error>, Vec<u64>) {
+    async fn run(tenant: &MockTenant) -> (Result<TokenSet, FlowError>, Vec<u64>) {
         let provider = ProviderConfig::resolve(
             &crate::cli::ProviderArgs {
                 issuer: Some(tenant.issuer()),

@@ -6,8 +6,8 @@
 
 use crate::config::ProviderConfig;
 use crate::discovery::Endpoints;
-use crate::error::Error;
 use crate::flow::client_auth::Credential;
+use crate::flow::FlowError;
 use crate::flow::TokenSet;
 use crate::http::{HttpClient, HttpError};
 use crate::output;
@@ -39,12 +39,11 @@ impl TokenEndpoint<'_> {
         &self,
         params: &[(&str, &str)],
         expect: Expect<'_>,
-    ) -> Result<TokenSet, Error> {
+    ) -> Result<TokenSet, FlowError> {
         let now = output::now_unix();
-        let auth = self
-            .credential
-            .for_request(&self.provider.client_id, &self.endpoints.token, now)
-            .map_err(crate::flow::FlowError::from)?;
+        let auth =
+            self.credential
+                .for_request(&self.provider.client_id, &self.endpoints.token, now)?;
         let mut form = params.to_vec();
         if expect.audience {
             if let Some(aud) = &self.provider.audience {
@@ -84,17 +83,17 @@ impl TokenEndpoint<'_> {
 }
 
 /// The OAuth `error` code of a failed exchange, when the provider sent one.
-pub fn oauth_error(err: &Error) -> Option<&str> {
+pub fn oauth_error(err: &FlowError) -> Option<&str> {
     match err {
-        Error::Http(e) => e.oauth_error(),
+        FlowError::Http(e) => e.oauth_error(),
         _ => None,
     }
 }
 
 /// The provider's error response, when there was one.
-pub fn http_error(err: &Error) -> Option<&HttpError> {
+pub fn http_error(err: &FlowError) -> Option<&HttpError> {
     match err {
-        Error::Http(e) => Some(e),
+        FlowError::Http(e) => Some(e),
         _ => None,
     }
 }

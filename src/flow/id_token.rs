@@ -6,7 +6,6 @@
 
 use crate::config::ProviderConfig;
 use crate::discovery::Endpoints;
-use crate::error::Error;
 use crate::flow::FlowError;
 use crate::http::HttpClient;
 use crate::jwt::{self, IdTokenExpectations};
@@ -20,7 +19,7 @@ pub async fn verify_id_token(
     endpoints: &Endpoints,
     id_token: &str,
     nonce: Option<&Nonce>,
-) -> Result<serde_json::Value, Error> {
+) -> Result<serde_json::Value, FlowError> {
     let jwks_url = endpoints.jwks.as_ref().ok_or(FlowError::NoJwks)?;
     output::step(&format!("verifying the id_token against {jwks_url}"));
     let header = jwt::parse_header("id_token", id_token, false)?;

@@ -22,7 +22,7 @@ use crate::exit::ExitCode;
 use crate::http::TokenResponse;
 use crate::secret::{AccessToken, IdToken, RefreshToken};
 
-/// Why a grant did not complete (beyond HTTP, JWT and listener errors).
+/// Why a grant did not complete: the flows' own reasons, and the layers below them.
 #[derive(Debug, thiserror::Error)]
 pub enum FlowError {
     #[error("no sign-in arrived within {secs} s\n  hint: finish the sign-in in the browser sooner, raise --login-timeout, or use --no-browser and open the printed URL yourself")]
@@ -35,6 +35,14 @@ pub enum FlowError {
     Paste(String),
     #[error(transparent)]
     ClientAuth(#[from] client_auth::ClientAuthError),
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
+    #[error(transparent)]
+    Jwt(#[from] crate::jwt::JwtError),
+    #[error(transparent)]
+    Discovery(#[from] crate::discovery::DiscoveryError),
+    #[error(transparent)]
+    Loopback(#[from] crate::loopback::LoopbackError),
     #[error("the device code expired before the sign-in was approved ({0})\n  hint: run the login again and finish it at the verification URL sooner")]
     DeviceExpired(&'static str),
     #[error("the provider requires multi-factor authentication for this user (mfa_required){detail}\n  hint: authcli does not answer MFA challenges in the password grant: sign in with the browser (`--grant authorization-code`) or `--device`")]
@@ -77,6 +85,10 @@ impl FlowError {
             | FlowError::BrowserCommandFailed { .. } => ExitCode::Other,
             FlowError::Paste(_) => ExitCode::Refused,
             FlowError::ClientAuth(e) => e.exit_code(),
+            FlowError::Http(e) => e.exit_code(),
+            FlowError::Jwt(e) => e.exit_code(),
+            FlowError::Discovery(e) => e.exit_code(),
+            FlowError::Loopback(e) => e.exit_code(),
             FlowError::DeviceExpired(_) => ExitCode::Timeout,
             FlowError::MfaRequired { .. } => ExitCode::Refused,
             FlowError::Password(_) => ExitCode::Usage,

@@ -5,7 +5,6 @@
 //! from a no-echo prompt or stdin, never argv, and lives in a [`Password`] until the request
 //! body. With a `realm`, Auth0's `password-realm` grant picks the connection.
 
-use crate::error::Error;
 use crate::flow::exchange::{self, Expect, TokenEndpoint};
 use crate::flow::{FlowError, TokenSet};
 use crate::http::HttpError;
@@ -21,7 +20,7 @@ pub async fn obtain(
     username: &str,
     password: &Password,
     realm: Option<&str>,
-) -> Result<TokenSet, Error> {
+) -> Result<TokenSet, FlowError> {
     output::warn("the password grant is deprecated (RFC 9700) and Auth0 advises against it: authcli sees your password and no MFA or single sign-on can happen; prefer the browser login or --device");
     let scope = te.provider.scope_string();
     let mut params = vec![
@@ -53,7 +52,7 @@ pub async fn obtain(
                     .unwrap_or_default(),
                 _ => String::new(),
             };
-            Err(FlowError::MfaRequired { detail }.into())
+            Err(FlowError::MfaRequired { detail })
         }
         other => other,
     }

@@ -7,7 +7,6 @@
 
 use serde_json::Value;
 
-use crate::error::Error;
 use crate::flow::exchange::{Expect, TokenEndpoint};
 use crate::flow::{FlowError, TokenSet};
 use crate::secret::RefreshToken;
@@ -57,7 +56,7 @@ pub async fn refresh(
     te: TokenEndpoint<'_>,
     refresh_token: &RefreshToken,
     identity: &Identity,
-) -> Result<TokenSet, Error> {
+) -> Result<TokenSet, FlowError> {
     let params = [
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token.expose()),

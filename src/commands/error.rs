@@ -6,6 +6,9 @@
 
 pub use crate::exit::ExitCode;
 
+// It lives with the commands because it gathers their errors too (decode, verify, doctor):
+// every layer below returns its own error and never sees this one.
+
 /// Any failure of a command, with its exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -19,8 +22,9 @@ pub enum Error {
     Loopback(#[from] crate::loopback::LoopbackError),
     #[error(transparent)]
     Jwt(#[from] crate::jwt::JwtError),
+    /// Boxed: the flows' errors carry the provider's answer and would make every `Result` large.
     #[error(transparent)]
-    Flow(#[from] crate::flow::FlowError),
+    Flow(Box<crate::flow::FlowError>),
     #[error(transparent)]
     Mock(#[from] crate::mock::MockError),
     #[error(transparent)]
@@ -63,5 +67,11 @@ impl Error {
             Error::Doctor(e) => e.exit_code(),
             Error::Exec { .. } | Error::Output { .. } => ExitCode::Other,
         }
+    }
+}
+
+impl From<crate::flow::FlowError> for Error {
+    fn from(e: crate::flow::FlowError) -> Self {
+        Error::Flow(Box::new(e))
     }
 }
