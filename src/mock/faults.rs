@@ -62,6 +62,12 @@ pub enum FaultKind {
     TokenUnknownKid,
     TokenBadSignature,
     TokenAlgNone,
+    TokenHs256PublicKey,
+    TokenAzpMismatch,
+    TokenNbfFuture,
+    TokenMissingNonce,
+    MissingState,
+    MissingIss,
 }
 
 impl FaultKind {
@@ -69,10 +75,11 @@ impl FaultKind {
     pub fn only_endpoint(self) -> Option<Endpoint> {
         use FaultKind::*;
         match self {
-            Deny | WrongState | WrongIss => Some(Endpoint::Authorize),
+            Deny | WrongState | WrongIss | MissingState | MissingIss => Some(Endpoint::Authorize),
             WrongIssuer => Some(Endpoint::Discovery),
             TokenExpired | TokenWrongAud | TokenWrongIss | TokenWrongNonce | TokenUnknownKid
-            | TokenBadSignature | TokenAlgNone => Some(Endpoint::Token),
+            | TokenBadSignature | TokenAlgNone | TokenHs256PublicKey | TokenAzpMismatch
+            | TokenNbfFuture | TokenMissingNonce => Some(Endpoint::Token),
             OauthError | Status | Delay | Hang | Drop | Truncate | Html => None,
         }
     }
@@ -98,6 +105,12 @@ impl FaultKind {
             TokenUnknownKid => "token_unknown_kid",
             TokenBadSignature => "token_bad_signature",
             TokenAlgNone => "token_alg_none",
+            TokenHs256PublicKey => "token_hs256_public_key",
+            TokenAzpMismatch => "token_azp_mismatch",
+            TokenNbfFuture => "token_nbf_future",
+            TokenMissingNonce => "token_missing_nonce",
+            MissingState => "missing_state",
+            MissingIss => "missing_iss",
         }
     }
 }
