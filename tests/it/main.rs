@@ -3,6 +3,7 @@
 
 mod browser;
 mod deps;
+mod id_token;
 mod login;
 #[cfg(unix)] // stops the mock with signals (kill -TERM / -INT)
 mod mock_binary;
