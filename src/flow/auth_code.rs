@@ -111,6 +111,9 @@ pub async fn login(
         iss_required: endpoints.iss_parameter_supported,
     };
     let paste = opts.allow_paste && std::io::stdin().is_terminal();
+    // Ctrl-C is caught from before the URL is shown: a user (or test) reacting to the URL at
+    // once must get exit 130, not the default signal death.
+    let interrupt = Interrupt::install();
     announce(
         &opts.opener,
         &start_url,
@@ -128,7 +131,7 @@ pub async fn login(
         tokio::spawn(async move { follow_like_a_browser(url).await })
     });
 
-    let waited = wait_for_callback(server, &request.state, opts, paste).await;
+    let waited = wait_for_callback(server, &request.state, opts, paste, interrupt).await;
     let (callback, page) = match waited {
         Ok(got) => got,
         Err(e) => {
@@ -184,6 +187,7 @@ async fn wait_for_callback(
     state: &State,
     opts: &BrowserOptions,
     paste: bool,
+    mut interrupt: Interrupt,
 ) -> Result<(Callback, Option<PendingPage>), Error> {
     let pasted = async {
         if paste {
@@ -196,7 +200,36 @@ async fn wait_for_callback(
         result = server => result.map(|(callback, page)| (callback, Some(page))).map_err(Error::from),
         result = pasted => result.map(|callback| (callback, None)),
         _ = tokio::time::sleep(opts.timeout) => Err(FlowError::Timeout { secs: opts.timeout.as_secs() }.into()),
-        _ = tokio::signal::ctrl_c() => Err(FlowError::Interrupted.into()),
+        _ = interrupt.recv() => Err(FlowError::Interrupted.into()),
+    }
+}
+
+/// A Ctrl-C handler registered when it is made (`tokio::signal::ctrl_c()` registers only when
+/// first polled, which leaves a window after the URL is printed).
+struct Interrupt {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+    #[cfg(windows)]
+    signal: Option<tokio::signal::windows::CtrlC>,
+}
+
+impl Interrupt {
+    fn install() -> Interrupt {
+        #[cfg(unix)]
+        let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+        #[cfg(windows)]
+        let signal = tokio::signal::windows::ctrl_c().ok();
+        Interrupt { signal }
+    }
+
+    /// Resolves on Ctrl-C; never, if no handler could be installed.
+    async fn recv(&mut self) {
+        match self.signal.as_mut() {
+            Some(signal) => {
+                signal.recv().await;
+            }
+            None => std::future::pending().await,
+        }
     }
 }
 
