@@ -19,3 +19,4 @@ mod store_keyring;
 mod store_lock;
 mod store_support;
 mod support;
+mod tools;
