@@ -2,6 +2,7 @@
 //! 127.0.0.1, the mock tenant itself, and the session store.
 
 mod browser;
+mod cli_surface;
 mod deps;
 mod id_token;
 mod login;
