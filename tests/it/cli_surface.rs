@@ -486,3 +486,26 @@ fn mock_rfc_flavor_statuses() {
     assert_eq!(pending(&rfc), (400, json!("authorization_pending")));
     assert_eq!(pending(&auth0), (403, json!("authorization_pending")));
 }
+
+#[test]
+fn demo_logs_in_against_its_own_mock_and_stores_nothing() {
+    let home = TempDir::new("demo");
+    let out = authcli_run(&home, &["demo", "--no-browser"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let tokens: Value = serde_json::from_str(&out.stdout).expect("the tokens as JSON");
+    let (_, claims) =
+        authcli::jwt::decode_unverified("id_token", tokens["id_token"].as_str().unwrap()).unwrap();
+    assert_eq!(claims["sub"], "auth0|alice");
+    assert!(
+        out.stderr.contains("signed in as alice@example.test"),
+        "{}",
+        out.stderr
+    );
+    // Nothing secret on stderr, and no session left behind.
+    for secret in ["access_token", "id_token", "refresh_token"] {
+        if let Some(value) = tokens[secret].as_str() {
+            assert!(!out.stderr.contains(value), "{secret} on stderr");
+        }
+    }
+    assert!(session_files(home.path()).is_empty());
+}
