@@ -24,12 +24,14 @@ fn skipping_allowed() -> bool {
 /// reports the skip (visibly, counted) and returns so the caller can `return`.
 pub fn missing(test: &str, what: &str) {
     if !skipping_allowed() {
-        panic!("{test}: {what} is missing; install it, or set {ALLOW_SKIP}=1 to skip such tests");
+        panic!(
+            "{test}: needs {what}, not found; install it, or set {ALLOW_SKIP}=1 to skip such tests"
+        );
     }
     let n = SKIPPED.fetch_add(1, Ordering::SeqCst) + 1;
     let _ = writeln!(
         std::io::stderr(),
-        "SKIPPED ({n} so far in this run): {test}: {what} is missing ({ALLOW_SKIP}=1)"
+        "SKIPPED ({n} so far in this run): {test}: needs {what}, not found ({ALLOW_SKIP}=1)"
     );
 }
 
