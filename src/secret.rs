@@ -236,8 +236,32 @@ mod tests {
 
     #[test]
     fn state_and_nonce_carry_128_bits() {
-        assert_eq!(State::generate().expose().len(), 22);
-        assert_eq!(Nonce::generate().expose().len(), 22);
+        // 16 random bytes, base64url without padding, and never the same twice: a constant or
+        // a short/biased generator fails here, not only a wrong length.
+        let mut seen = std::collections::HashSet::new();
+        let mut ones = 0u32;
+        for _ in 0..500 {
+            for value in [
+                State::generate().expose().to_string(),
+                Nonce::generate().expose().to_string(),
+            ] {
+                assert_eq!(value.len(), 22, "{value}");
+                let bytes = URL_SAFE_NO_PAD.decode(&value).expect("base64url");
+                assert_eq!(bytes.len(), 16, "{value}");
+                ones += bytes.iter().map(|b| b.count_ones()).sum::<u32>();
+                assert!(seen.insert(value.clone()), "{value} repeated");
+            }
+        }
+        // 128 000 random bits: about half set (a fixed-fill generator fails; chance of a
+        // false alarm is below 1e-100).
+        assert!(
+            (60_000..68_000).contains(&ones),
+            "{ones} of 128000 bits set"
+        );
+        // The verifier: 43 base64url characters from 32 bytes (RFC 7636 §4.1).
+        let verifier = PkceVerifier::generate();
+        assert_eq!(verifier.expose().len(), 43);
+        assert_ne!(verifier.expose(), PkceVerifier::generate().expose());
     }
 
     #[test]

@@ -449,7 +449,7 @@ fn success_redirect(
     if kind == Some(FaultKind::WrongState) {
         wrong_state = format!("wrong-{}", shared.rng.token(16));
         pairs.push(("state", wrong_state.as_str()));
-    } else if let Some(s) = state {
+    } else if let Some(s) = state.filter(|_| kind != Some(FaultKind::MissingState)) {
         pairs.push(("state", s));
     }
     let iss = if kind == Some(FaultKind::WrongIss) {
@@ -457,7 +457,9 @@ fn success_redirect(
     } else {
         shared.issuer.as_str()
     };
-    pairs.push(("iss", iss));
+    if kind != Some(FaultKind::MissingIss) {
+        pairs.push(("iss", iss));
+    }
     h::redirect(&h::with_query(redirect_uri, &pairs))
 }
 
@@ -1311,6 +1313,34 @@ fn sign(
         }
         Some(FaultKind::TokenUnknownKid) => {
             header["kid"] = json!(format!("unknown-{}", shared.rng.token(16)));
+        }
+        Some(FaultKind::TokenAzpMismatch) if id_token => {
+            let client = claims["aud"].clone();
+            claims["aud"] = json!([client, "https://another-audience.example.test"]);
+            claims["azp"] = json!("another-client");
+        }
+        Some(FaultKind::TokenNbfFuture) => claims["nbf"] = json!(now + 3600),
+        Some(FaultKind::TokenMissingNonce) if id_token => {
+            if let Some(map) = claims.as_object_mut() {
+                map.remove("nonce");
+            }
+        }
+        Some(FaultKind::TokenHs256PublicKey) => {
+            // The "key confusion" attack: HMAC keyed with the RSA public key everyone can read.
+            header["alg"] = json!("HS256");
+            let secret = key
+                .public_pem()
+                .map_err(|e| OAuthError::new("server_error", e))?;
+            let input = format!(
+                "{}.{}",
+                URL_SAFE_NO_PAD.encode(header.to_string()),
+                URL_SAFE_NO_PAD.encode(claims.to_string())
+            );
+            let mac = aws_lc_rs::hmac::sign(
+                &aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes()),
+                input.as_bytes(),
+            );
+            return Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(mac.as_ref())));
         }
         Some(FaultKind::TokenAlgNone) => {
             return Ok(format!(

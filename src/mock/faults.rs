@@ -65,6 +65,12 @@ pub enum FaultKind {
     /// A new key, never published before, signs this response (OIDF RP test
     /// "signing-key-rotation-just-before-signing"); the JWKS lists it from then on.
     RotateBeforeSigning,
+    TokenHs256PublicKey,
+    TokenAzpMismatch,
+    TokenNbfFuture,
+    TokenMissingNonce,
+    MissingState,
+    MissingIss,
 }
 
 impl FaultKind {
@@ -72,10 +78,11 @@ impl FaultKind {
     pub fn only_endpoint(self) -> Option<Endpoint> {
         use FaultKind::*;
         match self {
-            Deny | WrongState | WrongIss => Some(Endpoint::Authorize),
+            Deny | WrongState | WrongIss | MissingState | MissingIss => Some(Endpoint::Authorize),
             WrongIssuer => Some(Endpoint::Discovery),
             TokenExpired | TokenWrongAud | TokenWrongIss | TokenWrongNonce | TokenUnknownKid
-            | TokenBadSignature | TokenAlgNone | RotateBeforeSigning => Some(Endpoint::Token),
+            | TokenBadSignature | TokenAlgNone | RotateBeforeSigning | TokenHs256PublicKey
+            | TokenAzpMismatch | TokenNbfFuture | TokenMissingNonce => Some(Endpoint::Token),
             OauthError | Status | Delay | Hang | Drop | Truncate | Html => None,
         }
     }
@@ -102,6 +109,12 @@ impl FaultKind {
             TokenBadSignature => "token_bad_signature",
             TokenAlgNone => "token_alg_none",
             RotateBeforeSigning => "rotate_before_signing",
+            TokenHs256PublicKey => "token_hs256_public_key",
+            TokenAzpMismatch => "token_azp_mismatch",
+            TokenNbfFuture => "token_nbf_future",
+            TokenMissingNonce => "token_missing_nonce",
+            MissingState => "missing_state",
+            MissingIss => "missing_iss",
         }
     }
 }

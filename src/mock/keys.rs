@@ -76,6 +76,24 @@ impl SigningKey {
             .map(|d: aws_lc_rs::encoding::Pkcs8V1Der<'_>| d.as_ref().to_vec())
     }
 
+    /// The public key as SPKI PEM (what an attacker would use as an HMAC secret).
+    pub fn public_pem(&self) -> Result<String, String> {
+        use aws_lc_rs::encoding::PublicKeyX509Der;
+        let der: PublicKeyX509Der<'static> = self
+            .pair
+            .public_key()
+            .as_der()
+            .map_err(|_| "the public key has no DER form".to_string())?;
+        let body = STANDARD.encode(der.as_ref());
+        let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
+        for chunk in body.as_bytes().chunks(64) {
+            pem.push_str(&String::from_utf8_lossy(chunk));
+            pem.push('\n');
+        }
+        pem.push_str("-----END PUBLIC KEY-----\n");
+        Ok(pem)
+    }
+
     /// Signs `header.payload` with RS256 and returns the compact JWT.
     pub fn sign(&self, header: &Value, claims: &Value) -> Result<String, MockError> {
         let signing_input = format!(

@@ -596,13 +596,10 @@ mod tests {
         let f = fixture("hang", 64 * 1024);
         f.backend.hang.store(true, Ordering::Relaxed);
         let s = session("at-hang", 10);
-        let started = std::time::Instant::now();
+        // Outcome, not a duration: the save returns at all (the hung call never would) and
+        // says why it fell back.
         f.store.save(&s).unwrap();
         assert_eq!(found(f.store.load(&s.key).unwrap()), s);
-        assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "waited too long"
-        );
         assert!(f.warnings.lock().unwrap()[0].contains("no answer"));
     }
 

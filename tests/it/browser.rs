@@ -1,8 +1,8 @@
 //! The pages a person sees, in a real headless browser (Chromium): the login completes when
 //! Chromium follows the start URL through the mock tenant, and the callback page says so.
 //!
-//! Without Chromium these tests skip, unless AUTHCLI_REQUIRE_BROWSER is set (as `.ci/run`
-//! does), where a missing browser is a failure.
+//! Without Chromium these tests fail, unless AUTHCLI_ALLOW_SKIP=1 asks to skip them (visibly:
+//! see tools.rs).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -11,27 +11,13 @@ use serde_json::json;
 
 use crate::support::{start_login, Running, TempDir, Tenant};
 
-fn chromium() -> Option<PathBuf> {
-    let names = [
-        "chromium",
-        "chromium-browser",
-        "google-chrome",
-        "google-chrome-stable",
-    ];
-    let path = std::env::var_os("PATH")?;
-    for dir in std::env::split_paths(&path) {
-        for name in names {
-            let candidate = dir.join(name);
-            if candidate.is_file() {
-                return Some(candidate);
-            }
-        }
+/// Chromium, or a failure (a visible skip with AUTHCLI_ALLOW_SKIP=1) when it is missing.
+fn chromium(test: &str) -> Option<PathBuf> {
+    let found = crate::tools::chromium();
+    if found.is_none() {
+        crate::tools::missing(test, "Chromium (chromium, google-chrome or chrome.exe)");
     }
-    if std::env::var_os("AUTHCLI_REQUIRE_BROWSER").is_some() {
-        panic!("AUTHCLI_REQUIRE_BROWSER is set but no Chromium was found on PATH");
-    }
-    eprintln!("skipping: no Chromium on PATH");
-    None
+    found
 }
 
 /// Loads `url` in headless Chromium and returns the DOM of the page it ends on.
@@ -62,7 +48,11 @@ fn login(tenant: &Tenant, home: &TempDir) -> Running {
 
 #[test]
 fn chromium_completes_the_login_and_sees_the_success_page() {
-    let Some(chromium) = chromium() else { return };
+    let Some(chromium) =
+        chromium("browser::chromium_completes_the_login_and_sees_the_success_page")
+    else {
+        return;
+    };
     let tenant = Tenant::start();
     let home = TempDir::new("chromium-ok");
     let profile = TempDir::new("chromium-profile");
@@ -78,7 +68,10 @@ fn chromium_completes_the_login_and_sees_the_success_page() {
 
 #[test]
 fn chromium_sees_the_failure_page_when_sign_in_is_denied() {
-    let Some(chromium) = chromium() else { return };
+    let Some(chromium) = chromium("browser::chromium_sees_the_failure_page_when_sign_in_is_denied")
+    else {
+        return;
+    };
     let tenant = Tenant::start();
     tenant.fault(json!({"endpoint": "authorize", "fault": "deny"}));
     let home = TempDir::new("chromium-deny");

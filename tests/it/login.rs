@@ -236,24 +236,41 @@ fn busy_fixed_port_is_a_clear_error() {
 fn port_list_falls_back_to_the_next_free_port() {
     let tenant = Tenant::start();
     let home = TempDir::new("login-ports");
+    // The busy port is held for the whole test. Free candidates can only be guessed (another
+    // process may take one before authcli binds it), so offer three: any of them is a pass,
+    // the busy one never is.
     let blocker = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let busy = blocker.local_addr().unwrap().port();
-    let free = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let ports = format!("{busy},{free}");
+    let candidates: Vec<u16> = (0..3)
+        .map(|_| {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        })
+        .collect();
+    let ports = std::iter::once(busy)
+        .chain(candidates.iter().copied())
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
     let mut run = login(&tenant, &home, &["--port", &ports]);
     let start = run.start_url();
-    assert_eq!(authority(&start), format!("127.0.0.1:{free}"));
+    let port: u16 = authority(&start)
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_ne!(port, busy, "{start}");
+    assert!(candidates.contains(&port), "{start} not in {ports}");
     browse_plain(&start);
     let out = run.finish();
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let authorize = tenant.requests_to("/authorize");
     assert_eq!(
         authorize[0]["query"]["redirect_uri"],
-        format!("http://127.0.0.1:{free}/callback")
+        format!("http://127.0.0.1:{port}/callback")
     );
+    drop(blocker);
 }
 
 #[test]
@@ -331,10 +348,9 @@ fn html_bad_gateway_from_token_endpoint_exits_6() {
 #[test]
 fn unreachable_provider_exits_6() {
     let home = TempDir::new("login-refused");
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    // Port 1 (tcpmux): privileged, so no unprivileged test or tool can be listening there;
+    // a port picked by binding 0 and dropping the socket could be taken again meanwhile.
+    let closed = 1;
     let mut cmd = authcli(home.path());
     cmd.args([
         "login",
@@ -466,11 +482,13 @@ fn issuer_without_trailing_slash_logs_in() {
 
 #[cfg(unix)]
 #[test]
-fn ctrl_c_while_waiting_exits_130_and_closes_the_listener() {
+fn ctrl_c_while_waiting_exits_130_and_exchanges_nothing() {
     let tenant = Tenant::start();
     let home = TempDir::new("login-sigint");
     let mut run = login(&tenant, &home, &[]);
     let start = run.start_url();
+    // The login is waiting: its listener answers.
+    assert!(std::net::TcpStream::connect(authority(&start)).is_ok());
     let status = std::process::Command::new("kill")
         .args(["-INT", &run.pid().to_string()])
         .status()
@@ -479,10 +497,9 @@ fn ctrl_c_while_waiting_exits_130_and_closes_the_listener() {
     let out = run.finish();
     assert_eq!(out.code, Some(130), "{}", out.stderr);
     assert!(out.stderr.contains("interrupted"), "{}", out.stderr);
-    assert!(
-        std::net::TcpStream::connect(authority(&start)).is_err(),
-        "listener still open"
-    );
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert!(tenant.requests_to("/oauth/token").is_empty());
+    assert!(crate::support::session_files(home.path()).is_empty());
 }
 
 #[test]
@@ -545,14 +562,50 @@ fn localhost_redirect_uri_listens_on_both_stacks() {
     );
 }
 
+/// A proxy on 127.0.0.1 that records each request line (`CONNECT host:443 …` for https) and
+/// answers 502. The listener is held for the proxy's life, so its port cannot be taken.
+struct RecordingProxy {
+    url: String,
+    seen: std::sync::mpsc::Receiver<String>,
+}
+
+impl RecordingProxy {
+    fn start() -> RecordingProxy {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, seen) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut line = String::new();
+                let _ = BufReader::new(&stream).read_line(&mut line);
+                if tx.send(line.trim().to_string()).is_err() {
+                    return;
+                }
+                let _ = stream.write_all(
+                    b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+        });
+        RecordingProxy { url, seen }
+    }
+
+    /// Request lines received so far.
+    fn lines(&self) -> Vec<String> {
+        self.seen.try_iter().collect()
+    }
+}
+
 #[test]
 fn proxies_are_bypassed_for_a_loopback_issuer() {
     let tenant = Tenant::start();
+    let proxy = RecordingProxy::start();
     let home = TempDir::new("login-proxy");
     let mut cmd = authcli(home.path());
-    // A proxy that does not exist: any request sent through it would fail with exit 6.
-    cmd.env("HTTP_PROXY", "http://127.0.0.1:9")
-        .env("HTTPS_PROXY", "http://127.0.0.1:9")
+    cmd.env("HTTP_PROXY", &proxy.url)
+        .env("HTTPS_PROXY", &proxy.url)
+        .env("ALL_PROXY", &proxy.url)
         .args([
             "login",
             "--issuer",
@@ -565,6 +618,39 @@ fn proxies_are_bypassed_for_a_loopback_issuer() {
     browse_plain(&run.start_url());
     let out = run.finish();
     assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(
+        proxy.lines(),
+        Vec::<String>::new(),
+        "a loopback request went to the proxy"
+    );
+    assert_eq!(tenant.requests_to("/oauth/token").len(), 1);
+}
+
+/// The counterpart that makes the bypass test meaningful: for a provider off this machine the
+/// configured proxy IS used (the tunnel to the provider is asked of the proxy; nothing else
+/// leaves 127.0.0.1).
+#[test]
+fn https_proxy_is_used_for_a_remote_issuer() {
+    let proxy = RecordingProxy::start();
+    let home = TempDir::new("login-proxy-remote");
+    let mut cmd = authcli(home.path());
+    cmd.env("HTTPS_PROXY", &proxy.url).args([
+        "login",
+        "--issuer",
+        "https://idp.example.test/",
+        "--client-id",
+        "x",
+        "--no-browser",
+    ]);
+    let out = Running::spawn(cmd).finish();
+    assert_eq!(out.code, Some(6), "{}", out.stderr);
+    let lines = proxy.lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("CONNECT idp.example.test:443 ")),
+        "the proxy saw {lines:?}"
+    );
 }
 
 #[test]
@@ -601,17 +687,20 @@ pub fn on_a_terminal(
     home: &TempDir,
     subcommand: &str,
 ) -> Option<std::process::Child> {
-    if !std::path::Path::new("/usr/bin/script").exists() {
-        eprintln!("skipping: util-linux `script` is not installed");
+    let Some(script_bin) = crate::tools::script() else {
+        crate::tools::missing(
+            &format!("login::on_a_terminal({subcommand})"),
+            "util-linux `script` (a pseudo-terminal)",
+        );
         return None;
-    }
+    };
     let command = format!(
         "{} {subcommand} --issuer {} --client-id authcli-test --audience {AUDIENCE} --no-browser",
         crate::support::bin().display(),
         tenant.issuer
     );
     let isolated = authcli(home.path());
-    let mut script = std::process::Command::new("/usr/bin/script");
+    let mut script = std::process::Command::new(script_bin);
     script
         .env_clear()
         .envs(isolated.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
@@ -620,6 +709,20 @@ pub fn on_a_terminal(
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     Some(script.spawn().unwrap())
+}
+
+/// The rest of a reader thread's lines: everything until it saw end-of-file (bounded).
+#[cfg(target_os = "linux")]
+fn lines_until_eof(rx: &std::sync::mpsc::Receiver<String>) -> Vec<String> {
+    use std::sync::mpsc::RecvTimeoutError;
+    let mut rest = Vec::new();
+    loop {
+        match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+            Ok(line) => rest.push(line),
+            Err(RecvTimeoutError::Disconnected) => return rest,
+            Err(RecvTimeoutError::Timeout) => panic!("no end of output:\n{}", rest.join("\n")),
+        }
+    }
 }
 
 /// The URL the provider redirects the browser to, fetched without reaching the listener.
@@ -691,8 +794,7 @@ fn pasting_the_redirect_url_at_the_prompt_completes_the_login() {
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    std::thread::sleep(Duration::from_millis(200));
-    let rest: Vec<String> = rx.try_iter().collect();
+    let rest = lines_until_eof(&rx);
     assert!(status.success(), "{}\n{}", seen.join("\n"), rest.join("\n"));
     assert!(
         rest.iter()
@@ -757,8 +859,7 @@ fn token_on_a_terminal_without_a_session_starts_a_login_and_stores_it() {
         assert!(Instant::now() < deadline, "token did not finish");
         std::thread::sleep(Duration::from_millis(50));
     };
-    std::thread::sleep(Duration::from_millis(200));
-    let rest: Vec<String> = rx.try_iter().collect();
+    let rest = lines_until_eof(&rx);
     assert!(status.success(), "{}\n{}", seen.join("\n"), rest.join("\n"));
     assert!(
         rest.iter().any(|l| l.trim().starts_with("ey")),

@@ -2,11 +2,13 @@
 //! 127.0.0.1, the mock tenant itself, and the session store.
 
 mod browser;
+mod cli_surface;
 mod decode;
 mod deps;
 mod doctor;
 mod grants;
 mod harden;
+mod id_token;
 mod login;
 #[cfg(unix)] // stops the mock with signals (kill -TERM / -INT)
 mod mock_binary;
@@ -24,4 +26,5 @@ mod store_keyring;
 mod store_lock;
 mod store_support;
 mod support;
+mod tools;
 mod verify;

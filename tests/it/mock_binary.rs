@@ -8,10 +8,12 @@ use serde_json::Value;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_authcli"));
-    // Keep the developer's configuration and proxies out of the test.
-    c.env_remove("AUTHCLI_HOME")
-        .env("NO_PROXY", "*")
-        .stdin(Stdio::null());
+    // Nothing of the caller's environment (AUTHCLI_*, proxies, HOME, RUST_LOG …) reaches
+    // the mock: only what a process needs to start.
+    c.env_clear().env("NO_PROXY", "*").stdin(Stdio::null());
+    if let Some(path) = std::env::var_os("PATH") {
+        c.env("PATH", path);
+    }
     c
 }
 

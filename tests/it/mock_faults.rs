@@ -226,3 +226,78 @@ fn faults_given_at_start_apply_and_bad_faults_are_refused() {
     );
     assert_eq!(resp.status(), 400);
 }
+
+/// The new token faults are the attacks they name: checked with a verifier of the test's own,
+/// so the client's refusals (tests/it/id_token.rs) are refusals of real attacks.
+#[test]
+fn newer_token_faults_are_the_attacks_they_name() {
+    use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
+    let pem = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/mock/seed-keys.pem"
+    ))
+    .expect("test keys");
+    let first: String = pem
+        .split_inclusive("-----END PRIVATE KEY-----\n")
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let public_pem = authcli::mock::SigningKey::from_pem(&first)
+        .and_then(|k| k.public_pem())
+        .expect("public key");
+    let t = start_with(MockOptions {
+        signing_key_pem: Some(first),
+        ..MockOptions::default()
+    });
+    let token = |fault: &str| {
+        add_fault(&t, json!({"endpoint": "token", "fault": fault}));
+        let (status, body) = exchange(&t, &code(&t, &[]));
+        assert_eq!(status, 200, "{body}");
+        body["id_token"].as_str().unwrap_or_default().to_string()
+    };
+
+    // Key confusion: an HS256 MAC keyed with the public PEM anyone can fetch, which a
+    // verifier trusting the header's `alg` would accept.
+    let id = token("token_hs256_public_key");
+    assert_eq!(header(&id)["alg"], "HS256");
+    let mut v = Validation::new(Algorithm::HS256);
+    v.set_audience(&["authcli-test"]);
+    assert!(
+        decode::<Value>(&id, &DecodingKey::from_secret(public_pem.as_bytes()), &v).is_ok(),
+        "not a MAC under the public key"
+    );
+
+    let id = token("token_azp_mismatch");
+    let c = verify(&t, &id, "authcli-test").expect("validly signed, aud contains the client");
+    assert!(c["aud"].as_array().is_some_and(|a| a.len() > 1), "{c}");
+    assert_ne!(c["azp"], "authcli-test");
+
+    let id = token("token_nbf_future");
+    let c = verify(&t, &id, "authcli-test").expect("validly signed");
+    assert!(
+        c["nbf"].as_i64().unwrap_or(0) >= c["iat"].as_i64().unwrap_or(i64::MAX) + 600,
+        "{c}"
+    );
+
+    let id = token("token_missing_nonce");
+    let c = verify(&t, &id, "authcli-test").expect("validly signed");
+    assert!(c.get("nonce").is_none(), "{c}");
+    assert!(claims(&id).get("sub").is_some());
+}
+
+#[test]
+fn missing_state_and_missing_iss_leave_the_parameter_out() {
+    let t = start();
+    add_fault(
+        &t,
+        json!({"endpoint": "authorize", "fault": "missing_state"}),
+    );
+    let p = location_params(&authorize(&t, &[]));
+    assert!(p.contains_key("code") && p.contains_key("iss"), "{p:?}");
+    assert!(!p.contains_key("state"), "{p:?}");
+
+    add_fault(&t, json!({"endpoint": "authorize", "fault": "missing_iss"}));
+    let p = location_params(&authorize(&t, &[]));
+    assert_eq!(p["state"], "state-123");
+    assert!(!p.contains_key("iss"), "{p:?}");
+}

@@ -523,10 +523,18 @@ fn same_seed_same_keys_and_codes() {
             .send()
             .and_then(|r| r.json())
             .expect("jwks");
-        (jwks["keys"][0]["kid"].clone(), code(&t, &[]))
+        // The whole published key set (current and next key), and two codes in a row.
+        (jwks, code(&t, &[]), code(&t, &[]))
     };
-    assert_eq!(run(7), run(7));
-    assert_ne!(run(7), run(8));
+    let (a, b, c) = (run(7), run(7), run(8));
+    assert_eq!(a, b);
+    assert_eq!(a.0["keys"].as_array().map(Vec::len), Some(2), "{}", a.0);
+    assert_ne!(a.1, a.2, "two codes of one run are equal");
+    // Another seed changes every part, not just one.
+    assert_ne!(a.0["keys"][0]["n"], c.0["keys"][0]["n"]);
+    assert_ne!(a.0["keys"][1]["n"], c.0["keys"][1]["n"]);
+    assert_ne!(a.1, c.1);
+    assert_ne!(a.2, c.2);
 }
 
 #[test]
@@ -586,6 +594,9 @@ fn interactive_mode_signs_in_through_forms_with_csrf() {
     assert_eq!(resp.status(), 200);
     let page = resp.text().unwrap_or_default();
     assert!(page.contains("<label>") && page.contains("Alice Example"));
+    // The hostile state never reaches the page as markup.
+    assert!(!page.contains("<script>x</script>"), "{page}");
+    assert!(!page.to_ascii_lowercase().contains("<script"), "{page}");
     let field = |page: &str, name: &str| -> String {
         let marker = format!("name=\"{name}\" value=\"");
         page.split(&marker)
@@ -620,6 +631,10 @@ fn interactive_mode_signs_in_through_forms_with_csrf() {
     let consent = resp.text().unwrap_or_default();
     assert!(
         consent.contains("Allow") && consent.contains("Deny") && consent.contains("Bob Example")
+    );
+    assert!(
+        !consent.to_ascii_lowercase().contains("<script"),
+        "{consent}"
     );
     let resp = client()
         .post(format!("{}authorize", t.issuer()))

@@ -3,7 +3,7 @@
 //! person would use it.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (installed by `.ci/run`); without them the
-//! tests skip, unless AUTHCLI_REQUIRE_BROWSER is set.
+//! tests fail, unless AUTHCLI_ALLOW_SKIP=1 asks to skip them (visibly: see tools.rs).
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -28,49 +28,57 @@ impl Drop for Driver {
     }
 }
 
-fn find(names: &[&str]) -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
-        .find(|p| p.is_file())
-}
-
-fn driver() -> Option<Driver> {
-    let chromedriver = find(&["chromedriver"]);
-    let chromium = find(&["chromium", "chromium-browser", "google-chrome"]);
-    let (Some(chromedriver), Some(_)) = (chromedriver, chromium) else {
-        if std::env::var_os("AUTHCLI_REQUIRE_BROWSER").is_some() {
-            panic!("AUTHCLI_REQUIRE_BROWSER is set but chromium/chromedriver are not on PATH");
-        }
-        eprintln!("skipping: chromium or chromedriver not on PATH");
+/// A chromedriver that picked its own port (`--port=0`, announced on stdout), so no other
+/// process can take the port between our choosing it and chromedriver binding it.
+fn driver(test: &str) -> Option<Driver> {
+    let (Some(chromedriver), Some(_)) = (crate::tools::chromedriver(), crate::tools::chromium())
+    else {
+        crate::tools::missing(test, "chromium and chromedriver (Debian: chromium-driver)");
         return None;
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(chromedriver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
+    let mut child = Command::new(chromedriver)
+        .arg("--port=0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("start chromedriver");
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let stdout = child.stdout.take().expect("chromedriver stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let port = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("chromedriver announced no port:\n{}", seen.join("\n")));
+        if let Some(port) = line
+            .split("started successfully on port ")
+            .nth(1)
+            .and_then(|rest| rest.trim_end_matches('.').trim().parse::<u16>().ok())
+        {
+            break port;
+        }
+        seen.push(line);
+    };
     Some(Driver {
         child,
-        url,
+        url: format!("http://127.0.0.1:{port}"),
         _profile: TempDir::new("chromedriver-profile"),
     })
 }
 
 async fn browser(driver: &Driver) -> Client {
-    let chromium = find(&["chromium", "chromium-browser", "google-chrome"]).unwrap();
+    let chromium = crate::tools::chromium().expect("chromium");
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -120,7 +128,10 @@ fn login(tenant: &Tenant, home: &TempDir) -> Running {
 
 #[tokio::test]
 async fn sign_in_page_logs_in_the_chosen_user_with_the_keyboard() {
-    let Some(driver) = driver() else { return };
+    let Some(driver) = driver("pages::sign_in_page_logs_in_the_chosen_user_with_the_keyboard")
+    else {
+        return;
+    };
     let tenant = Tenant::start_with(&["--interactive"]);
     let home = TempDir::new("pages-signin");
     let mut run = login(&tenant, &home);
@@ -179,7 +190,9 @@ async fn sign_in_page_logs_in_the_chosen_user_with_the_keyboard() {
 
 #[tokio::test]
 async fn denying_consent_ends_the_login_with_access_denied() {
-    let Some(driver) = driver() else { return };
+    let Some(driver) = driver("pages::denying_consent_ends_the_login_with_access_denied") else {
+        return;
+    };
     let tenant = Tenant::start_with(&["--interactive"]);
     let home = TempDir::new("pages-deny");
     let mut run = login(&tenant, &home);
@@ -220,7 +233,9 @@ async fn denying_consent_ends_the_login_with_access_denied() {
 
 #[tokio::test]
 async fn device_activation_page_approves_the_typed_code() {
-    let Some(driver) = driver() else { return };
+    let Some(driver) = driver("pages::device_activation_page_approves_the_typed_code") else {
+        return;
+    };
     let tenant = Tenant::start_with(&["--interactive"]);
     let http = reqwest::Client::new();
     let device: Value = http
@@ -285,7 +300,15 @@ async fn device_activation_page_approves_the_typed_code() {
     wait_for_heading(&client, "Device approved").await;
     client.close().await.unwrap();
 
-    tokio::time::sleep(Duration::from_secs(5)).await; // the device interval
+    // The device interval passes on the mock's clock, not ours.
+    let advanced = http
+        .post(format!("{}/__mock/clock", tenant.base()))
+        .bearer_auth(&tenant.control_token)
+        .json(&json!({"advance_secs": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert!(advanced.status().is_success(), "{}", advanced.status());
     let tokens: Value = poll().await.unwrap().json().await.unwrap();
     assert!(tokens["access_token"].is_string(), "{tokens}");
 }

@@ -142,8 +142,19 @@ fn corrupt_session_file_is_reported_and_treated_as_absent() {
     std::fs::write(file, b"{\"version\": 1, \"key\": tru").unwrap();
     let out = token(&home, &[]);
     assert_eq!(out.code, Some(4), "{}", out.stderr);
-    assert!(out.stderr.contains("warning"), "{}", out.stderr);
+    // The warning names the file that was ignored, and the run goes on as if it were absent.
+    let warning = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("warning"))
+        .unwrap_or_else(|| panic!("no warning:\n{}", out.stderr));
+    assert!(
+        warning.contains(&file.display().to_string()),
+        "the warning does not name the file: {warning}"
+    );
+    assert!(out.stderr.contains("authcli login"), "{}", out.stderr);
     assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
 }
 
 #[cfg(unix)]
@@ -161,17 +172,50 @@ fn world_readable_session_file_is_refused() {
     std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = token(&home, &[]);
     assert_eq!(out.code, Some(4), "{}", out.stderr);
-    assert!(out.stderr.contains("warning"), "{}", out.stderr);
+    // Refused for its mode, by name, and its token is not printed.
+    let warning = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("warning"))
+        .unwrap_or_else(|| panic!("no warning:\n{}", out.stderr));
+    assert!(
+        warning.contains(&file.display().to_string()) && warning.contains("644"),
+        "{warning}"
+    );
+    assert!(out.stderr.contains("other users"), "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
 }
 
 #[test]
 fn storage_none_writes_nothing() {
     let tenant = Tenant::start();
     let home = TempDir::new("storage-none");
-    login(&tenant, &home, &["--storage", "none"]);
+    let tokens = login(&tenant, &home, &["--storage", "none"]);
+    assert!(
+        tokens["access_token"].is_string(),
+        "the login itself worked"
+    );
     assert!(!home.path().join("sessions").exists());
     login(&tenant, &home, &["--no-store"]);
     assert!(session_files(home.path()).is_empty());
+    // Nothing anywhere under AUTHCLI_HOME holds the token, and nothing is found later.
+    let mut stack = vec![home.path().to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().map(Result::unwrap) {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+                assert!(
+                    !text.contains(tokens["access_token"].as_str().unwrap()),
+                    "token written to {}",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert_eq!(token(&home, &[]).code, Some(4));
 }
 
 #[test]
@@ -227,7 +271,30 @@ fn status_lists_sessions_without_any_token() {
     let mut cmd = authcli(home.path());
     cmd.args(["status", "-o", "table"]);
     let table = run(cmd);
-    assert!(table.stdout.contains("authcli-test") && table.stdout.contains("auth0|alice"));
+    assert_eq!(table.code, Some(0), "{}", table.stderr);
+    let lines: Vec<&str> = table.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "a header and one row:\n{}", table.stdout);
+    for column in ["ISSUER", "CLIENT", "SUBJECT"] {
+        assert!(
+            lines[0].to_uppercase().contains(column),
+            "header lacks {column}: {}",
+            lines[0]
+        );
+    }
+    assert!(
+        lines[1].contains("authcli-test") && lines[1].contains("auth0|alice"),
+        "{}",
+        lines[1]
+    );
+    for secret in ["access_token", "refresh_token", "id_token"] {
+        let value = tokens[secret].as_str().unwrap();
+        for part in value.split('.') {
+            assert!(
+                !table.stdout.contains(part) && !table.stderr.contains(part),
+                "part of the {secret} in the table"
+            );
+        }
+    }
 }
 
 #[test]

@@ -2,12 +2,13 @@
 //! turned into `Rejected` with a reason instead of a crash.
 
 use std::fs;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use crate::store_support::{found, key, numbered_session, rejected, TempDir};
 use authcli::store::{
-    ignore_warnings, FileStore, LoadOutcome, Storage, StorageKind, StoreError, WarningSink,
+    ignore_warnings, FileStore, LoadOutcome, Storage, StoreError, WarningSink,
     SESSION_FORMAT_VERSION,
 };
 
@@ -82,28 +83,45 @@ fn storage_wrapper_delegates_to_the_file_store() {
     assert!(!storage.delete(&session.key).unwrap());
 }
 
-#[test]
-fn none_storage_writes_nothing() {
-    let dir = TempDir::new("none");
-    let storage = Storage::open(StorageKind::None, ignore_warnings()).unwrap();
-    let session = numbered_session(&key("default"), 1, 0);
-    storage.save(&session).unwrap();
-    let _lock = storage.lock(&session.key).unwrap();
-    assert!(matches!(
-        storage.load(&session.key).unwrap(),
-        LoadOutcome::Absent
-    ));
-    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
-}
+// `--storage none` writing nothing is checked where a write could go, through the binary with
+// its AUTHCLI_HOME (sessions::storage_none_writes_nothing): a store given no directory has
+// nowhere to be looked at from here.
 
+/// `AUTHCLI_HOME` picks the session directory. Checked in a child copy of this test binary with
+/// its own environment, because `set_var` here would race every other test thread.
 #[test]
 fn default_dir_follows_authcli_home() {
-    // The only test in this binary that touches the environment.
     let dir = TempDir::new("home");
-    std::env::set_var("AUTHCLI_HOME", dir.path());
-    let resolved = FileStore::default_dir();
-    std::env::remove_var("AUTHCLI_HOME");
-    assert_eq!(resolved.unwrap(), dir.path().join("sessions"));
+    let exe = std::env::current_exe().unwrap();
+    let child = |home: &std::ffi::OsStr| {
+        std::process::Command::new(&exe)
+            .args(["--exact", "store_file::default_dir_child", "--ignored"])
+            .env("AUTHCLI_HOME", home)
+            .env(DEFAULT_DIR_EXPECTED, dir.path().join("sessions"))
+            .output()
+            .unwrap()
+    };
+    let right = child(dir.path().as_os_str());
+    assert!(
+        right.status.success(),
+        "{}",
+        String::from_utf8_lossy(&right.stdout)
+    );
+    // The child really checks: another AUTHCLI_HOME makes it fail.
+    let wrong = child(dir.path().join("elsewhere").as_os_str());
+    assert!(!wrong.status.success(), "the child checks nothing");
+}
+
+const DEFAULT_DIR_EXPECTED: &str = "AUTHCLI_TEST_DEFAULT_DIR_EXPECTED";
+
+#[test]
+#[ignore = "child process of store_file::default_dir_follows_authcli_home"]
+fn default_dir_child() {
+    // Run by hand (`--ignored`) without its parent, it has nothing to check.
+    let Some(expected) = std::env::var_os(DEFAULT_DIR_EXPECTED) else {
+        return;
+    };
+    assert_eq!(FileStore::default_dir().unwrap(), PathBuf::from(expected));
 }
 
 #[cfg(unix)]

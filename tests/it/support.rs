@@ -290,8 +290,16 @@ impl Running {
             std::thread::sleep(Duration::from_millis(20));
         };
         let stdout = self.stdout.join().unwrap();
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(500)) {
-            self.stderr_so_far.push(line);
+        // All of stderr: until the reader thread saw end-of-file (not until a quiet spell).
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(30)) {
+                Ok(line) => self.stderr_so_far.push(line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!(
+                    "authcli exited but its stderr never closed:\n{}",
+                    self.stderr_so_far.join("\n")
+                ),
+            }
         }
         Finished {
             code,
