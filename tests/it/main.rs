@@ -3,6 +3,8 @@
 
 mod browser;
 mod deps;
+#[cfg(target_os = "linux")] // a real Secret Service on a private D-Bus
+mod keyring_service;
 mod login;
 #[cfg(unix)] // stops the mock with signals (kill -TERM / -INT)
 mod mock_binary;
