@@ -8,6 +8,7 @@ mod keyring_service;
 mod login;
 #[cfg(unix)] // stops the mock with signals (kill -TERM / -INT)
 mod mock_binary;
+mod mock_exposure;
 mod mock_faults;
 mod mock_grants;
 mod mock_http;
