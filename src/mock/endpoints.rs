@@ -525,7 +525,7 @@ fn authenticate<'a>(
 }
 
 /// `Basic base64(urlencode(id):urlencode(secret))` → `(id, secret)` (RFC 6749 §2.3.1).
-fn decode_basic(cred: &str) -> Option<(String, String)> {
+pub(super) fn decode_basic(cred: &str) -> Option<(String, String)> {
     let raw = STANDARD.decode(cred).ok()?;
     let text = String::from_utf8(raw).ok()?;
     let (id, secret) = text.split_once(':')?;

@@ -557,6 +557,39 @@ fn write_ready_file(path: &Path, doc: &Value) -> Result<(), MockError> {
     }
 }
 
+/// For `fuzz/`: runs the mock's request parsers over arbitrary input: query string, form or
+/// JSON body, the `Authorization` header (Basic credentials, bearer token), the `Host` check,
+/// user codes, scopes and fault specs. No I/O and no state.
+#[doc(hidden)]
+pub fn fuzz_request(content_type: &str, header: &str, query: &str, body: &[u8]) {
+    use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+    let mut headers = hyper::HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        headers.insert(CONTENT_TYPE, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(header) {
+        headers.insert(AUTHORIZATION, v);
+    }
+    let req = http::Req {
+        method: hyper::Method::POST,
+        path: "/oauth/token".into(),
+        query: http::parse_query(Some(query)),
+        headers,
+        body: hyper::body::Bytes::copy_from_slice(body),
+    };
+    let _ = req.query_params();
+    if let Ok(params) = req.body_params() {
+        let _ = params.scopes("scope");
+        let _ = http::masked_map(&params.0);
+    }
+    let _ = req.bearer();
+    let _ = endpoints::decode_basic(header);
+    let _ = state::mask_authorization(header);
+    let _ = http::host_names(header, SocketAddr::from((Ipv4Addr::LOCALHOST, 4000)));
+    let _ = endpoints::normalize_user_code(query);
+    let _ = FaultSpec::from_json(query);
+}
+
 /// Runs `authcli mock-tenant` until SIGTERM or Ctrl-C. `verbose` is the global `-v` count.
 pub fn run(args: MockTenantArgs, verbose: u8) -> Result<(), MockError> {
     let mut opts = MockOptions::try_from(&args)?;

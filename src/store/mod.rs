@@ -434,6 +434,20 @@ fn decode(bytes: &[u8], expected_stem: &str, place: &str) -> Result<Session, Str
     Ok(session)
 }
 
+/// For `fuzz/`: decodes a session file's bytes as [`FileStore::load`] does.
+#[doc(hidden)]
+pub fn fuzz_decode(bytes: &[u8]) -> Result<Session, String> {
+    let stem = serde_json::from_slice::<VersionedKey>(bytes)
+        .map(|v| v.key.file_stem())
+        .unwrap_or_default();
+    decode(bytes, &stem, "session file")
+}
+
+#[derive(Deserialize)]
+struct VersionedKey {
+    key: SessionKey,
+}
+
 /// Where and what kind of JSON error, without serde_json's message: it may quote the offending
 /// value, which in a session file can be a token.
 fn describe(err: &serde_json::Error) -> String {
