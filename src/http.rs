@@ -587,7 +587,8 @@ impl HttpClient {
 }
 
 /// Turns a body into JSON: an OAuth error whatever the status; success only on 2xx.
-pub(crate) fn parse_json_body(
+#[doc(hidden)] // pub for `fuzz/`
+pub fn parse_json_body(
     what: &'static str,
     url: &Url,
     status: u16,

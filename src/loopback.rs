@@ -442,24 +442,12 @@ impl Handler {
     }
 
     async fn callback(&self, query: &str) -> Response<Full<Bytes>> {
-        let mut params = CallbackParams::default();
-        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
-            let slot = match key.as_ref() {
-                "code" => &mut params.code,
-                "state" => &mut params.state,
-                "error" => &mut params.error,
-                "error_description" => &mut params.error_description,
-                "iss" => &mut params.iss,
-                _ => continue,
-            };
-            if slot.is_some() {
-                // A repeated parameter is ambiguous: refuse it rather than guess.
-                self.warn("ignored a callback with a repeated parameter; still waiting")
-                    .await;
-                return page(StatusCode::BAD_REQUEST, Page::Stray);
-            }
-            *slot = Some(value.into_owned());
-        }
+        let Some(params) = parse_callback_query(query) else {
+            // A repeated parameter is ambiguous: refuse it rather than guess.
+            self.warn("ignored a callback with a repeated parameter; still waiting")
+                .await;
+            return page(StatusCode::BAD_REQUEST, Page::Stray);
+        };
         let state_ok = params
             .state
             .as_deref()
@@ -537,6 +525,32 @@ impl Handler {
     async fn done(&self, result: Result<Callback, LoopbackError>) {
         let _ = self.outcome.send(Outcome::Done(result, None)).await;
     }
+}
+
+/// The callback's parameters from its query string; `None` if one of them is repeated.
+fn parse_callback_query(query: &str) -> Option<CallbackParams> {
+    let mut params = CallbackParams::default();
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        let slot = match key.as_ref() {
+            "code" => &mut params.code,
+            "state" => &mut params.state,
+            "error" => &mut params.error,
+            "error_description" => &mut params.error_description,
+            "iss" => &mut params.iss,
+            _ => continue,
+        };
+        if slot.is_some() {
+            return None;
+        }
+        *slot = Some(value.into_owned());
+    }
+    Some(params)
+}
+
+/// For `fuzz/`: runs the callback query parser; whether the query was unambiguous.
+#[doc(hidden)]
+pub fn fuzz_callback_query(query: &str) -> bool {
+    parse_callback_query(query).is_some()
 }
 
 #[derive(Default)]

@@ -64,6 +64,11 @@ pub fn warn(msg: &str) {
     emit(Verbosity::Normal, "warning: ", msg);
 }
 
+/// A warning shown even under `-q` (where tokens end up, e.g. a keychain fallback).
+pub fn warn_always(msg: &str) {
+    emit(Verbosity::Quiet, "warning: ", msg);
+}
+
 /// A step of the flow (`-v`).
 pub fn step(msg: &str) {
     emit(Verbosity::Steps, "* ", msg);

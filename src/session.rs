@@ -89,10 +89,12 @@ impl SessionError {
     }
 }
 
-/// Opens the store chosen by flag, environment or default, with warnings on stderr.
+/// Opens the store chosen by flag or environment (`None`: where each session lives, else
+/// files), with its warnings on stderr even under `-q`: a keychain fallback or a directory
+/// made private again changes where tokens are, and a script must not hide that.
 pub fn open_storage(kind: Option<StorageKind>) -> Result<Storage, SessionError> {
-    let sink: crate::store::WarningSink = Arc::new(|msg: &str| output::warn(msg));
-    Ok(Storage::open(kind.unwrap_or_default(), sink)?)
+    let sink: crate::store::WarningSink = Arc::new(|msg: &str| output::warn_always(msg));
+    Ok(Storage::open_for(kind, sink)?)
 }
 
 /// What the command line says about the wanted session; unset fields match anything.

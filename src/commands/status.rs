@@ -6,7 +6,7 @@ use super::error::Error;
 use crate::cli::StatusArgs;
 use crate::output;
 use crate::session::{self};
-use crate::store::{Session, Storage};
+use crate::store::Session;
 
 use super::{print, wants_json};
 
@@ -14,14 +14,11 @@ use super::{print, wants_json};
 pub fn status(args: &StatusArgs) -> Result<u8, Error> {
     let storage = session::open_storage(args.storage)?;
     let now = output::now_unix();
-    let storage_name = match &storage {
-        Storage::File(_) => "file",
-        Storage::Keyring(_) => "keyring",
-        Storage::None => "none",
-    };
     let mut rows = Vec::new();
     for entry in storage.list()? {
         let current = |s: &Session| storage.current(&s.key.profile).as_ref() == Some(&s.key);
+        // Where the session really lives (files after a keychain fallback), not the flag.
+        let storage_name = entry.location;
         rows.push(match entry.session {
             Ok(s) => json!({
                 "profile": s.key.profile,
@@ -38,7 +35,7 @@ pub fn status(args: &StatusArgs) -> Result<u8, Error> {
                 "current": current(&s),
                 "storage": storage_name,
             }),
-            Err(reason) => json!({ "path": entry.path, "error": reason }),
+            Err(reason) => json!({ "path": entry.path, "error": reason, "storage": storage_name }),
         });
     }
     if wants_json(args.output) {

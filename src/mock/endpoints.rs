@@ -760,7 +760,7 @@ fn check_assertion_claims(
 }
 
 /// `Basic base64(urlencode(id):urlencode(secret))` → `(id, secret)` (RFC 6749 §2.3.1).
-fn decode_basic(cred: &str) -> Option<(String, String)> {
+pub(super) fn decode_basic(cred: &str) -> Option<(String, String)> {
     let raw = STANDARD.decode(cred).ok()?;
     let text = String::from_utf8(raw).ok()?;
     let (id, secret) = text.split_once(':')?;

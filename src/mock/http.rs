@@ -69,6 +69,44 @@ impl Params {
     }
 }
 
+/// Whether `host` (a `Host` header or a request target's authority, `name[:port]`) names the
+/// listening address `listen`: its IP literal (any IP literal when listening on all
+/// addresses), or `localhost` when listening on loopback, and its port (absent only for 80).
+/// Any other name is refused, since DNS can point any name at this address.
+pub fn host_names(host: &str, listen: std::net::SocketAddr) -> bool {
+    let (name, port) = match host.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((ip, "")) => (ip, None),
+            Some((ip, port)) => match port.strip_prefix(':') {
+                Some(port) => (ip, Some(port)),
+                None => return false,
+            },
+            None => return false,
+        },
+        None => match host.rsplit_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (host, None),
+        },
+    };
+    let port_ok = match port {
+        None => listen.port() == 80,
+        Some(p) => p.parse::<u16>().is_ok_and(|p| p == listen.port()) && !p.starts_with('+'),
+    };
+    let bracketed = host.starts_with('[');
+    let name_ok = if name.eq_ignore_ascii_case("localhost") {
+        !bracketed && (listen.ip().is_loopback() || listen.ip().is_unspecified())
+    } else {
+        match name.parse::<std::net::IpAddr>() {
+            // IPv6 literals only in brackets, IPv4 never.
+            Ok(ip) if ip.is_ipv6() == bracketed && !ip.is_unspecified() => {
+                ip == listen.ip() || listen.ip().is_unspecified()
+            }
+            _ => false,
+        }
+    };
+    port_ok && name_ok
+}
+
 /// `"a b  a c"` → `["a", "b", "c"]`.
 pub fn split_scope(s: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -355,6 +393,41 @@ pub fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_must_name_the_listening_address() {
+        let v4: std::net::SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        for ok in ["127.0.0.1:4000", "localhost:4000", "LocalHost:4000"] {
+            assert!(host_names(ok, v4), "{ok}");
+        }
+        for bad in [
+            "evil.example:4000",
+            "evil.example",
+            "127.0.0.1",
+            "127.0.0.1:4001",
+            "127.0.0.1:+4000",
+            "127.0.0.2:4000",
+            "127.0.0.1.evil.example:4000",
+            "localhost.:4000",
+            "[127.0.0.1]:4000",
+            "[::1]:4000",
+            "",
+            ":4000",
+            "127.0.0.1:4000:4000",
+        ] {
+            assert!(!host_names(bad, v4), "{bad}");
+        }
+        let v6: std::net::SocketAddr = "[::1]:4000".parse().unwrap();
+        assert!(host_names("[::1]:4000", v6));
+        assert!(host_names("localhost:4000", v6));
+        assert!(!host_names("::1:4000", v6));
+        assert!(!host_names("[::1]x4000", v6));
+        let any: std::net::SocketAddr = "0.0.0.0:80".parse().unwrap();
+        assert!(host_names("192.0.2.7", any));
+        assert!(host_names("192.0.2.7:80", any));
+        assert!(!host_names("rebound.example", any));
+        assert!(!host_names("0.0.0.0", any));
+    }
 
     #[test]
     fn auth0_and_rfc_statuses_differ_where_auth0_does() {

@@ -53,6 +53,8 @@ pub enum MockError {
     },
     #[error("mock tenant: `{0}` is not an IP address or `localhost` (try --host 127.0.0.1)")]
     Host(String),
+    #[error("mock tenant: {0} is not a loopback address, and the mock's client secret, control token and auto-approving /authorize are public knowledge: use --host 127.0.0.1, or add --allow-remote if other machines really must reach it")]
+    Remote(IpAddr),
     #[error("mock tenant config {}: {source}", path.display())]
     ConfigRead {
         path: PathBuf,
@@ -85,7 +87,7 @@ impl MockError {
     /// Exit code of SPEC §7.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            MockError::Host(_) | MockError::Fault(_) => ExitCode::Usage,
+            MockError::Host(_) | MockError::Remote(_) | MockError::Fault(_) => ExitCode::Usage,
             _ => ExitCode::Other,
         }
     }
@@ -108,10 +110,15 @@ pub struct MockTenantArgs {
     /// Port to listen on (0 = a random free port).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
-    /// Address to listen on. Anything but loopback exposes the public built-in credentials.
+    /// Address to listen on. Anything but loopback is refused without --allow-remote.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
-    /// Also write issuer, client ids and the control token as JSON to PATH (atomically).
+    /// Allow a non-loopback --host: the built-in secrets and the auto-approving /authorize
+    /// become reachable from other machines.
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Also write issuer, client ids and the control token as JSON to PATH, a new file (mode
+    /// 0600; an existing file or link there is an error, never overwritten or followed).
     #[arg(long, value_name = "PATH")]
     pub ready_file: Option<PathBuf>,
     /// Tenant definition (TOML): clients, apis, client_grants, users, lifetimes, device.
@@ -140,6 +147,8 @@ pub struct MockTenantArgs {
 #[derive(Debug, Clone)]
 pub struct MockOptions {
     pub host: IpAddr,
+    /// Listen on a non-loopback `host` (refused otherwise).
+    pub allow_remote: bool,
     /// 0 = a random free port.
     pub port: u16,
     pub flavor: Flavor,
@@ -163,6 +172,7 @@ impl Default for MockOptions {
     fn default() -> Self {
         MockOptions {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            allow_remote: false,
             port: 0,
             flavor: Flavor::Auth0,
             seed: None,
@@ -219,6 +229,7 @@ impl TryFrom<&MockTenantArgs> for MockOptions {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(MockOptions {
             host: parse_host(&args.host)?,
+            allow_remote: args.allow_remote,
             port: args.port,
             flavor: args.flavor,
             seed: args.seed,
@@ -246,6 +257,9 @@ impl MockTenant {
     /// Binds, starts the server thread and returns once it accepts connections. Keys are
     /// generated in the background; requests that need them wait.
     pub fn start(opts: MockOptions) -> Result<MockTenant, MockError> {
+        if !opts.host.is_loopback() && !opts.allow_remote {
+            return Err(MockError::Remote(opts.host));
+        }
         let fixed = match &opts.signing_key_pem {
             Some(pem) => Some(SigningKey::from_pem(pem).map_err(|message| {
                 MockError::SigningKey {
@@ -303,6 +317,7 @@ impl MockTenant {
             book.add(f);
         }
         let shared = Arc::new(Shared {
+            addr,
             tenant: opts.tenant,
             flavor: opts.flavor,
             issuer,
@@ -488,45 +503,111 @@ fn info_json(shared: &Shared) -> Value {
     })
 }
 
-/// Writes the ready file: temp file in the same directory, then rename, so a reader never
-/// sees half a file. Owner-only, since it holds the control token.
+/// Writes the ready file as a new file, never through an existing one: it holds the control
+/// token, and in a shared directory such as /tmp another user could have planted a file (to
+/// read what is written into it) or a link (to have it written elsewhere) at `path`.
+///
+/// The document goes to a temp file with an unguessable name, created exclusively with mode
+/// 0600, which is then hard-linked to `path`: the link fails if anything, even a dangling
+/// symlink, is already there, and a reader never sees half a file. On a file system without
+/// hard links, `path` itself is created exclusively and written.
 fn write_ready_file(path: &Path, doc: &Value) -> Result<(), MockError> {
     let err = |source| MockError::ReadyFile {
         path: path.to_path_buf(),
         source,
     };
+    let exists = || {
+        std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "something is already there (a file from an earlier run, or planted by another \
+             user); delete it or pick another path",
+        )
+    };
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "ready".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let write = || -> std::io::Result<()> {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(format!("{doc:#}\n").as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
+    let bytes = format!("{doc:#}\n");
+    let create_new = |p: &Path| {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        opts.open(p)
     };
-    write().map_err(|e| {
+    let tmp = dir.join(format!(
+        ".authcli-ready.{}.tmp",
+        crate::secret::random_urlsafe(16)
+    ));
+    let written = create_new(&tmp).and_then(|mut f| {
+        f.write_all(bytes.as_bytes())?;
+        f.sync_all()
+    });
+    if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
-        err(e)
-    })
+        return Err(err(e));
+    }
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(err(exists())),
+        // No hard links here (FAT, some network file systems): exclusive create in place.
+        Err(_) => {
+            let mut f = create_new(path).map_err(|e| {
+                err(if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    exists()
+                } else {
+                    e
+                })
+            })?;
+            f.write_all(bytes.as_bytes())
+                .and_then(|()| f.sync_all())
+                .map_err(err)
+        }
+    }
+}
+
+/// For `fuzz/`: runs the mock's request parsers over arbitrary input: query string, form or
+/// JSON body, the `Authorization` header (Basic credentials, bearer token), the `Host` check,
+/// user codes, scopes and fault specs. No I/O and no state.
+#[doc(hidden)]
+pub fn fuzz_request(content_type: &str, header: &str, query: &str, body: &[u8]) {
+    use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+    let mut headers = hyper::HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        headers.insert(CONTENT_TYPE, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(header) {
+        headers.insert(AUTHORIZATION, v);
+    }
+    let req = http::Req {
+        method: hyper::Method::POST,
+        path: "/oauth/token".into(),
+        query: http::parse_query(Some(query)),
+        headers,
+        body: hyper::body::Bytes::copy_from_slice(body),
+    };
+    let _ = req.query_params();
+    if let Ok(params) = req.body_params() {
+        let _ = params.scopes("scope");
+        let _ = http::masked_map(&params.0);
+    }
+    let _ = req.bearer();
+    let _ = endpoints::decode_basic(header);
+    let _ = state::mask_authorization(header);
+    let _ = http::host_names(header, SocketAddr::from((Ipv4Addr::LOCALHOST, 4000)));
+    let _ = endpoints::normalize_user_code(query);
+    let _ = FaultSpec::from_json(query);
 }
 
 /// Runs `authcli mock-tenant` until SIGTERM or Ctrl-C. `verbose` is the global `-v` count.
 pub fn run(args: MockTenantArgs, verbose: u8) -> Result<(), MockError> {
     let mut opts = MockOptions::try_from(&args)?;
     opts.verbose = verbose;
-    if !opts.host.is_loopback() {
+    if !opts.host.is_loopback() && opts.allow_remote {
         eprintln!(
-            "warning: the mock tenant listens on {} beyond loopback; its built-in client secret and control API are public knowledge",
+            "warning: the mock tenant listens on {} beyond loopback (--allow-remote); its built-in client secret and control API are public knowledge",
             opts.host
         );
     }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{HeaderValue, CONTENT_LENGTH};
+use hyper::header::{HeaderValue, CONTENT_LENGTH, HOST};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request};
@@ -36,6 +36,8 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Everything the handlers share.
 #[derive(Debug)]
 pub struct Shared {
+    /// The address the server listens on, which every request's `Host` must name.
+    pub addr: std::net::SocketAddr,
     pub tenant: TenantConfig,
     pub flavor: Flavor,
     /// `http://127.0.0.1:PORT/` (auth0 flavor) or without the slash (rfc flavor).
@@ -131,6 +133,28 @@ fn classify(path: &str) -> Option<Endpoint> {
 async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, Dropped> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
+    // DNS rebinding: a web page on a name that resolves to 127.0.0.1 reaches this server
+    // with its own name in `Host`. Only requests for this address are served.
+    let host = parts.headers.get(HOST).and_then(|v| v.to_str().ok());
+    let addressed_here = host.is_some_and(|h| h::host_names(h, shared.addr))
+        && parts
+            .uri
+            .authority()
+            .is_none_or(|a| h::host_names(a.as_str(), shared.addr));
+    if !addressed_here {
+        if shared.verbose > 0 {
+            eprintln!("mock-tenant: refused a request for another host (Host header mismatch)");
+        }
+        return Ok(OAuthError::new(
+            "invalid_request",
+            format!(
+                "This server answers only requests for {} (the Host header names another host)",
+                shared.base.trim_start_matches("http://")
+            ),
+        )
+        .with_status(421)
+        .into_response(shared.flavor));
+    }
     let path = parts.uri.path().to_string();
     let query = h::parse_query(parts.uri.query());
 

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::{
-    decode, encode, ListedSession, LoadOutcome, Session, SessionKey, SessionLock, StoreError,
-    WarningSink, DEFAULT_LOCK_TIMEOUT,
+    decode, encode, ListedSession, LoadOutcome, Session, SessionKey, SessionLock, StorageKind,
+    StoreError, WarningSink, DEFAULT_LOCK_TIMEOUT,
 };
 
 /// Bigger than any real session (a few KiB of tokens); a bigger file is not ours.
@@ -100,6 +100,11 @@ impl FileStore {
         self.dir.join(format!("{}.{SESSION_EXT}", key.file_stem()))
     }
 
+    /// Where the session file named `stem` lives.
+    pub(super) fn stem_path(&self, stem: &str) -> PathBuf {
+        self.dir.join(format!("{stem}.{SESSION_EXT}"))
+    }
+
     /// The lock file of the session for `key`.
     pub fn lock_path(&self, key: &SessionKey) -> PathBuf {
         self.dir.join(format!("{}.{LOCK_EXT}", key.file_stem()))
@@ -107,16 +112,20 @@ impl FileStore {
 
     /// Looks the session for `key` up: the hot path of `authcli token`.
     pub fn load(&self, key: &SessionKey) -> Result<LoadOutcome, StoreError> {
-        let stem = key.file_stem();
-        let path = self.dir.join(format!("{stem}.{SESSION_EXT}"));
-        Ok(match read_private_file(&path) {
+        Ok(self.load_stem(&key.file_stem()))
+    }
+
+    /// Looks the session file named `stem` up.
+    pub(super) fn load_stem(&self, stem: &str) -> LoadOutcome {
+        let path = self.stem_path(stem);
+        match read_private_file(&path) {
             Ok(None) => LoadOutcome::Absent,
-            Ok(Some(bytes)) => match decode(&bytes, &stem, &place(&path)) {
+            Ok(Some(bytes)) => match decode(&bytes, stem, &place(&path)) {
                 Ok(session) => LoadOutcome::Found(session),
                 Err(reason) => LoadOutcome::Rejected { reason },
             },
             Err(reason) => LoadOutcome::Rejected { reason },
-        })
+        }
     }
 
     /// Writes `session` atomically over the one with the same key.
@@ -179,7 +188,11 @@ impl FileStore {
                     // Deleted between the scan and the read.
                     None => Err(format!("{} disappeared while being read", place(&path))),
                 });
-                ListedSession { path, session }
+                ListedSession {
+                    path,
+                    session,
+                    location: StorageKind::File,
+                }
             })
             .collect())
     }
@@ -191,13 +204,15 @@ impl FileStore {
     pub fn lock(&self, key: &SessionKey) -> Result<SessionLock, StoreError> {
         self.ensure_dir()?;
         let path = self.lock_path(key);
-        let file = private_options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| StoreError::io("open the lock file", &path, e))?;
+        let file = open_no_follow(
+            private_options()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false),
+            &path,
+        )
+        .map_err(|e| StoreError::io("open the lock file", &path, e))?;
         let started = Instant::now();
         let mut pause = Duration::from_millis(2);
         loop {
@@ -254,27 +269,38 @@ impl FileStore {
 
     /// Records that the keychain holds the session named `stem`: keychains cannot be listed
     /// portably, so `status` finds keychain sessions through these empty files.
+    ///
+    /// The marker is written before the keychain entry and removed after it, so whenever the
+    /// keychain may hold a session a marker says so, and loading follows it.
     pub(super) fn write_marker(&self, stem: &str) -> Result<(), StoreError> {
         self.ensure_dir()?;
-        let path = self.dir.join(format!("{stem}.{MARKER_EXT}"));
-        private_options()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map(drop)
-            .map_err(|e| StoreError::io("create", &path, e))
+        let path = self.marker_path(stem);
+        open_no_follow(
+            private_options().write(true).create(true).truncate(false),
+            &path,
+        )
+        .map(drop)
+        .map_err(|e| StoreError::io("create", &path, e))
     }
 
     pub(super) fn remove_marker(&self, stem: &str) -> Result<bool, StoreError> {
-        remove_if_present(&self.dir.join(format!("{stem}.{MARKER_EXT}")))
+        remove_if_present(&self.marker_path(stem))
+    }
+
+    /// Whether the keychain may hold the session named `stem`: one lstat, no keychain call.
+    pub(super) fn has_marker(&self, stem: &str) -> bool {
+        fs::symlink_metadata(self.marker_path(stem)).is_ok_and(|m| m.is_file())
+    }
+
+    fn marker_path(&self, stem: &str) -> PathBuf {
+        self.dir.join(format!("{stem}.{MARKER_EXT}"))
     }
 
     pub(super) fn marker_files(&self) -> Result<Vec<(String, PathBuf)>, StoreError> {
         self.files_with_ext(MARKER_EXT)
     }
 
-    fn session_files(&self) -> Result<Vec<(String, PathBuf)>, StoreError> {
+    pub(super) fn session_files(&self) -> Result<Vec<(String, PathBuf)>, StoreError> {
         self.files_with_ext(SESSION_EXT)
     }
 
@@ -343,6 +369,38 @@ fn private_options() -> OpenOptions {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options
+}
+
+/// Opens `path` without following a symbolic link in its last component (`O_NOFOLLOW`): a
+/// link planted at a lock or marker path must not make authcli create or open a file
+/// elsewhere. The opened file must be a regular file.
+fn open_no_follow(options: &mut OpenOptions, path: &Path) -> io::Result<File> {
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(options, libc::O_NOFOLLOW);
+    #[cfg(not(unix))]
+    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(not_followed());
+    }
+    let file = options.open(path).map_err(|e| {
+        #[cfg(unix)]
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            return not_followed();
+        }
+        e
+    })?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::other(
+            "it is not a regular file; delete it and try again",
+        ));
+    }
+    Ok(file)
+}
+
+fn not_followed() -> io::Error {
+    io::Error::other(
+        "it is a symbolic link, which authcli does not follow in its session directory; \
+         delete it and try again",
+    )
 }
 
 /// Reads a session file if it is one we can trust: `Ok(None)` if it does not exist,
@@ -500,6 +558,42 @@ mod tests {
         assert!(!is_stem(&"A".repeat(64)));
         assert!(!is_stem(&"a".repeat(63)));
         assert!(!is_stem(&format!("{}g", "a".repeat(63))));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_at_the_lock_path_is_not_followed() {
+        let dir = std::env::temp_dir().join(format!(
+            "authcli-lock-link-{}-{}",
+            std::process::id(),
+            crate::secret::random_urlsafe(6)
+        ));
+        let store = FileStore::new(&dir);
+        let key = SessionKey {
+            profile: "default".into(),
+            issuer: "https://issuer.example/".into(),
+            client_id: "cli".into(),
+            audience: None,
+            scopes: Default::default(),
+        };
+        fs::create_dir_all(&dir).unwrap();
+        // A dangling link (would be created through) and a link to an existing file (would be
+        // opened and locked through).
+        let target = dir.join("created-through-the-link");
+        std::os::unix::fs::symlink(&target, store.lock_path(&key)).unwrap();
+        let err = store.lock(&key).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert!(!target.exists());
+        fs::remove_file(store.lock_path(&key)).unwrap();
+        let existing = dir.join("existing");
+        fs::write(&existing, b"keep").unwrap();
+        std::os::unix::fs::symlink(&existing, store.lock_path(&key)).unwrap();
+        assert!(store.lock(&key).is_err());
+        assert_eq!(fs::read(&existing).unwrap(), b"keep");
+        // A real lock file works.
+        fs::remove_file(store.lock_path(&key)).unwrap();
+        assert!(store.lock(&key).is_ok());
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

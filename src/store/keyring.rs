@@ -6,9 +6,12 @@
 //! the keychain is not tried again by this process. Values larger than one keychain entry can
 //! hold (Windows Credential Manager: 2560 bytes) are split into parts under a manifest that is
 //! written last, so a reader never assembles a mix of two writes. A non-secret marker file per
-//! session in the session directory lets `authcli status` list what the keychain holds, since
-//! keychains cannot be enumerated portably. Locks are always the file store's lock files.
+//! session in the session directory records that the keychain holds it: keychains cannot be
+//! enumerated portably, and every command follows the markers, so a session is found wherever
+//! it lives whatever `--storage` says, and a session without a marker never costs a keychain
+//! call. Locks are always the file store's lock files.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
@@ -17,8 +20,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{
-    decode, encode, FileStore, ListedSession, LoadOutcome, Session, SessionKey, StoreError,
-    WarningSink,
+    decode, encode, FileStore, ListedSession, LoadOutcome, Session, SessionKey, StorageKind,
+    StoreError, WarningSink,
 };
 
 /// The keychain service name every authcli entry is filed under.
@@ -48,7 +51,15 @@ pub struct OsKeyring;
 #[cfg(feature = "keyring")]
 impl OsKeyring {
     fn entry(name: &str) -> Result<keyring::Entry, String> {
-        keyring::Entry::new(KEYRING_SERVICE, name).map_err(|e| e.to_string())
+        keyring::Entry::new(KEYRING_SERVICE, name).map_err(|e| match e {
+            // The crate's own text ("No default store has been set") hides the cause: say
+            // what could not be reached, and why.
+            keyring::Error::NoDefaultStore => match keyring::Entry::store_status() {
+                Err(cause) => format!("no keychain service could be reached: {cause}"),
+                Ok(()) => "no keychain service could be reached".into(),
+            },
+            other => other.to_string(),
+        })
     }
 }
 
@@ -125,12 +136,29 @@ fn part_name(stem: &str, generation: &str, index: usize) -> String {
     format!("{stem}.{generation}.{index}")
 }
 
-/// Sessions in the keychain, falling back to `files`.
+/// Where [`KeyringStore::save`] puts a session. Loading does not depend on it: a session is
+/// found wherever it lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteTo {
+    /// `--storage keyring`: the keychain, or files if the keychain fails.
+    Keychain,
+    /// `--storage file`: files; a keychain copy of the same session is removed.
+    Files,
+    /// No `--storage` given: where the session already lives (the keychain if its marker says
+    /// so), else files.
+    WhereStored,
+}
+
+/// Sessions in the keychain and in files. Every session the keychain may hold has a marker
+/// file in the session directory; loading, listing and deleting follow the markers, so a
+/// session is found wherever it was stored, whatever `--storage` says now, and the keychain is
+/// never asked about a session it cannot hold.
 pub struct KeyringStore {
     files: FileStore,
     backend: Arc<dyn KeyringBackend>,
     timeout: Duration,
     warnings: WarningSink,
+    write_to: WriteTo,
     /// Set after the first failure: a keychain that hung once will hang again, and each
     /// attempt would cost the whole timeout.
     given_up: AtomicBool,
@@ -141,19 +169,22 @@ impl std::fmt::Debug for KeyringStore {
         f.debug_struct("KeyringStore")
             .field("files", &self.files)
             .field("timeout", &self.timeout)
+            .field("write_to", &self.write_to)
             .field("given_up", &self.given_up)
             .finish_non_exhaustive()
     }
 }
 
 impl KeyringStore {
-    /// A keychain store over `backend`, with `files` for fallback and locks.
+    /// A keychain store over `backend`, with `files` for fallback, markers and locks. It
+    /// writes to the keychain until [`KeyringStore::writing_to`] says otherwise.
     pub fn new(files: FileStore, backend: Arc<dyn KeyringBackend>, warnings: WarningSink) -> Self {
         KeyringStore {
             files,
             backend,
             timeout: KEYRING_TIMEOUT,
             warnings,
+            write_to: WriteTo::Keychain,
             given_up: AtomicBool::new(false),
         }
     }
@@ -164,99 +195,174 @@ impl KeyringStore {
         self
     }
 
+    /// Changes where [`KeyringStore::save`] writes (default [`WriteTo::Keychain`]).
+    pub fn writing_to(mut self, write_to: WriteTo) -> Self {
+        self.write_to = write_to;
+        self
+    }
+
     /// The file store used for fallback, markers and locks.
     pub fn files(&self) -> &FileStore {
         &self.files
     }
 
-    /// Looks the session up in the keychain and in the fallback files, and returns the newer:
-    /// a session saved to files while the keychain was down must win over the stale copy the
-    /// keychain still holds (its refresh token may have been rotated away).
+    /// Looks the session up in the files and, if its marker says the keychain may hold it, in
+    /// the keychain, and returns the newer: a session saved to files while the keychain was
+    /// down must win over the stale copy the keychain still holds (its refresh token may have
+    /// been rotated away).
     pub fn load(&self, key: &SessionKey) -> Result<LoadOutcome, StoreError> {
-        let stem = key.file_stem();
-        let from_file = self.files.load(key)?;
+        Ok(self.load_stem(&key.file_stem()).0)
+    }
+
+    /// Where the session for `key` lives now: `Some(Keyring)` or `Some(File)`, `None` if it
+    /// is stored nowhere (or cannot be read).
+    pub fn location(&self, key: &SessionKey) -> Option<StorageKind> {
+        match self.load_stem(&key.file_stem()) {
+            (LoadOutcome::Found(_), location) => Some(location),
+            _ => None,
+        }
+    }
+
+    /// The session named `stem` and where it lives.
+    fn load_stem(&self, stem: &str) -> (LoadOutcome, StorageKind) {
+        let from_file = self.files.load_stem(stem);
+        if !self.files.has_marker(stem) {
+            return (from_file, StorageKind::File);
+        }
+        let place = entry_place(stem);
         let read = self.run("read the session from", {
-            let stem = stem.clone();
+            let stem = stem.to_owned();
             move |backend| read_entries(backend, &stem)
         });
         let from_keyring = match read {
-            Ok(None) | Err(_) => return Ok(from_file),
-            Ok(Some(Ok(bytes))) => decode(&bytes, &stem, &entry_place(&stem)),
-            Ok(Some(Err(reason))) => Err(format!("{} {reason}", entry_place(&stem))),
+            // A marker left by a write that never reached the keychain.
+            Ok(None) => return (from_file, StorageKind::File),
+            Ok(Some(Ok(bytes))) => decode(&bytes, stem, &place),
+            Ok(Some(Err(reason))) => Err(format!("{place} {reason}")),
+            Err(failure) => Err(format!("{place} cannot be read: {failure}")),
         };
-        Ok(match (from_keyring, from_file) {
+        match (from_keyring, from_file) {
             (Ok(k), LoadOutcome::Found(f)) if f.obtained_at > k.obtained_at => {
-                LoadOutcome::Found(f)
+                (LoadOutcome::Found(f), StorageKind::File)
             }
-            (Ok(k), _) => LoadOutcome::Found(k),
-            (Err(_), found @ LoadOutcome::Found(_)) => found,
-            (Err(reason), _) => LoadOutcome::Rejected { reason },
-        })
+            (Ok(k), _) => (LoadOutcome::Found(k), StorageKind::Keyring),
+            (Err(_), found @ LoadOutcome::Found(_)) => (found, StorageKind::File),
+            (Err(reason), _) => (LoadOutcome::Rejected { reason }, StorageKind::Keyring),
+        }
     }
 
-    /// Stores `session` in the keychain, or in the file store if the keychain fails.
+    /// Stores `session` where [`WriteTo`] says; a keychain that fails means files, with a
+    /// warning.
     pub fn save(&self, session: &Session) -> Result<(), StoreError> {
-        let bytes = encode(session)?;
         let stem = session.key.file_stem();
+        let had_marker = self.files.has_marker(&stem);
+        let to_keychain = match self.write_to {
+            WriteTo::Keychain => true,
+            WriteTo::Files => false,
+            WriteTo::WhereStored => had_marker,
+        };
+        if !to_keychain {
+            self.files.save(session)?;
+            // `--storage file` moves the session out of the keychain. If the keychain cannot
+            // be reached the marker stays, and the newer file wins on load.
+            if had_marker && self.delete_entries(&stem).is_ok() {
+                self.files.remove_marker(&stem)?;
+            }
+            return Ok(());
+        }
+        let bytes = encode(session)?;
+        // Marker first: a process killed after the keychain write must not leave an entry
+        // that nothing points to.
+        self.files.write_marker(&stem)?;
         let written = self.run("store the session in", {
             let stem = stem.clone();
             move |backend| write_entries(backend, &stem, &bytes)
         });
         match written {
             Ok(()) => {
-                self.files.write_marker(&stem)?;
                 // The keychain now has the newest session; an older fallback copy would only
                 // confuse `status`.
                 self.files.delete(&session.key)?;
                 Ok(())
             }
-            Err(_) => self.files.save(session),
+            Err(_) => {
+                if !had_marker {
+                    self.files.remove_marker(&stem)?;
+                }
+                self.files.save(session)
+            }
         }
     }
 
-    /// Deletes the session from the keychain and the files; `true` if either had it.
+    /// Deletes the session from the files and, if its marker says so, from the keychain;
+    /// `true` if either had it.
     ///
     /// Fails if the keychain cannot be reached, keeping the marker: a logout that reported
     /// success while the tokens stayed in the keychain would resurrect the session later.
     pub fn delete(&self, key: &SessionKey) -> Result<bool, StoreError> {
         let stem = key.file_stem();
         let had_file = self.files.delete(key)?;
+        if !self.files.has_marker(&stem) {
+            return Ok(had_file);
+        }
         self.delete_entries(&stem)?;
-        let had_marker = self.files.remove_marker(&stem)?;
-        Ok(had_marker || had_file)
+        self.files.remove_marker(&stem)?;
+        Ok(true)
     }
 
-    /// Deletes every session the markers and files know of; fails like [`KeyringStore::delete`].
+    /// Deletes every session the markers and files know of; returns how many sessions there
+    /// were. Fails like [`KeyringStore::delete`].
     pub fn delete_all(&self) -> Result<usize, StoreError> {
-        let mut removed = self.files.delete_all()?;
-        for (stem, _) in self.files.marker_files()? {
+        let mut stems: BTreeSet<String> = self
+            .files
+            .session_files()?
+            .into_iter()
+            .map(|(stem, _)| stem)
+            .collect();
+        let markers = self.files.marker_files()?;
+        stems.extend(markers.iter().map(|(stem, _)| stem.clone()));
+        self.files.delete_all()?;
+        for (stem, _) in markers {
             self.delete_entries(&stem)?;
-            if self.files.remove_marker(&stem)? {
-                removed += 1;
-            }
+            self.files.remove_marker(&stem)?;
         }
-        Ok(removed)
+        Ok(stems.len())
     }
 
-    /// The keychain sessions (by marker) followed by the fallback files.
+    /// Every session once, wherever it lives, sorted by name; a session in both places is
+    /// listed as [`KeyringStore::load`] would find it.
     pub fn list(&self) -> Result<Vec<ListedSession>, StoreError> {
-        let mut listed = Vec::new();
-        for (stem, path) in self.files.marker_files()? {
-            let read = self.run("read the session from", {
-                let stem = stem.clone();
-                move |backend| read_entries(backend, &stem)
-            });
-            let place = entry_place(&stem);
-            let session = match read {
-                Ok(Some(Ok(bytes))) => decode(&bytes, &stem, &place),
-                Ok(Some(Err(reason))) => Err(format!("{place} {reason}")),
-                Ok(None) => Err(format!("{place} is missing")),
-                Err(failure) => Err(format!("{place} cannot be read: {failure}")),
-            };
-            listed.push(ListedSession { path, session });
+        let mut listed: BTreeMap<String, ListedSession> = BTreeMap::new();
+        for entry in self.files.list()? {
+            let stem = entry
+                .path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            listed.insert(stem, entry);
         }
-        listed.extend(self.files.list()?);
-        Ok(listed)
+        for (stem, marker) in self.files.marker_files()? {
+            let (outcome, location) = self.load_stem(&stem);
+            let session = match outcome {
+                LoadOutcome::Found(session) => Ok(session),
+                LoadOutcome::Rejected { reason } => Err(reason),
+                LoadOutcome::Absent => Err(format!("{} is missing", entry_place(&stem))),
+            };
+            let path = match location {
+                StorageKind::Keyring => marker,
+                _ => self.files.stem_path(&stem),
+            };
+            listed.insert(
+                stem,
+                ListedSession {
+                    path,
+                    session,
+                    location,
+                },
+            );
+        }
+        Ok(listed.into_values().collect())
     }
 
     fn delete_entries(&self, stem: &str) -> Result<(), StoreError> {
@@ -614,6 +720,107 @@ mod tests {
         assert!(err.to_string().contains(&s.key.file_stem()), "{err}");
         assert_eq!(f.store.files().marker_files().unwrap().len(), 1);
         assert_eq!(f.backend.entries.lock().unwrap().len(), 1);
+    }
+
+    /// Another store over the same directory and keychain, as a later command would open it.
+    fn reopen(f: &Fixture, write_to: WriteTo) -> KeyringStore {
+        KeyringStore::new(
+            FileStore::new(&f.dir).with_warnings(crate::store::ignore_warnings()),
+            f.backend.clone(),
+            crate::store::ignore_warnings(),
+        )
+        .with_timeout(Duration::from_millis(200))
+        .writing_to(write_to)
+    }
+
+    #[test]
+    fn a_keychain_session_is_found_and_kept_there_without_a_flag() {
+        let f = fixture("where-stored", 64 * 1024);
+        let s = session("at-1", 10);
+        f.store.save(&s).unwrap();
+        let later = reopen(&f, WriteTo::WhereStored);
+        assert_eq!(found(later.load(&s.key).unwrap()), s);
+        assert_eq!(later.location(&s.key), Some(StorageKind::Keyring));
+        // A refresh without --storage stays in the keychain, with no file beside it.
+        let renewed = session("at-2", 20);
+        later.save(&renewed).unwrap();
+        assert!(!f.store.files().session_path(&s.key).exists());
+        assert_eq!(found(f.store.load(&s.key).unwrap()), renewed);
+        let listed = later.list().unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].location, StorageKind::Keyring);
+        assert!(later.delete(&s.key).unwrap());
+        assert!(f.backend.entries.lock().unwrap().is_empty());
+        assert!(f.store.files().marker_files().unwrap().is_empty());
+    }
+
+    #[test]
+    fn without_a_marker_the_keychain_is_never_asked() {
+        let f = fixture("no-marker", 64 * 1024);
+        let s = session("at-file", 10);
+        let files_first = reopen(&f, WriteTo::WhereStored);
+        files_first.save(&s).unwrap();
+        assert!(f.store.files().session_path(&s.key).exists());
+        // A keychain that would hang is not touched by load, list or delete.
+        f.backend.hang.store(true, Ordering::Relaxed);
+        assert_eq!(found(files_first.load(&s.key).unwrap()), s);
+        assert_eq!(files_first.list().unwrap()[0].location, StorageKind::File);
+        assert!(files_first.delete(&s.key).unwrap());
+        assert!(f.warnings.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn storage_file_moves_a_session_out_of_the_keychain() {
+        let f = fixture("move-out", 64 * 1024);
+        f.store.save(&session("at-1", 10)).unwrap();
+        let to_files = reopen(&f, WriteTo::Files);
+        let s = session("at-2", 20);
+        to_files.save(&s).unwrap();
+        assert!(f.backend.entries.lock().unwrap().is_empty());
+        assert!(f.store.files().marker_files().unwrap().is_empty());
+        assert_eq!(to_files.location(&s.key), Some(StorageKind::File));
+    }
+
+    #[test]
+    fn a_fallback_session_is_listed_as_a_file_once() {
+        let f = fixture("fallback-list", 64 * 1024);
+        f.store.save(&session("at-old", 10)).unwrap();
+        f.backend.fail.store(true, Ordering::Relaxed);
+        let s = session("at-new", 20);
+        f.store.save(&s).unwrap();
+        let later = reopen(&f, WriteTo::Keychain);
+        let listed = later.list().unwrap();
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        assert_eq!(listed[0].location, StorageKind::File);
+        assert_eq!(listed[0].session.as_ref().unwrap(), &s);
+        // The keychain comes back: the newer file still wins, and is still labelled a file.
+        f.backend.fail.store(false, Ordering::Relaxed);
+        let later = reopen(&f, WriteTo::WhereStored);
+        assert_eq!(later.location(&s.key), Some(StorageKind::File));
+        assert_eq!(found(later.load(&s.key).unwrap()), s);
+    }
+
+    #[test]
+    fn a_fallback_without_an_earlier_keychain_copy_leaves_no_marker() {
+        let f = fixture("fallback-marker", 64 * 1024);
+        f.backend.fail.store(true, Ordering::Relaxed);
+        f.store.save(&session("at", 10)).unwrap();
+        assert!(f.store.files().marker_files().unwrap().is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_at_the_marker_path_is_not_followed() {
+        let f = fixture("marker-link", 64 * 1024);
+        let s = session("at", 10);
+        std::fs::create_dir_all(&f.dir).unwrap();
+        let target = f.dir.join("elsewhere");
+        let marker = f.dir.join(format!("{}.keyring", s.key.file_stem()));
+        std::os::unix::fs::symlink(&target, &marker).unwrap();
+        let err = f.store.save(&s).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert!(!target.exists(), "the link was followed");
+        assert!(f.backend.entries.lock().unwrap().is_empty());
     }
 
     #[test]

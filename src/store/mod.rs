@@ -25,7 +25,7 @@ use crate::exit::ExitCode;
 use crate::secret::{AccessToken, IdToken, RefreshToken};
 
 pub use self::file::FileStore;
-pub use self::keyring::{KeyringBackend, KeyringStore, OsKeyring};
+pub use self::keyring::{KeyringBackend, KeyringStore, OsKeyring, WriteTo};
 
 /// The session format this build writes and the only one it reads.
 pub const SESSION_FORMAT_VERSION: u32 = 1;
@@ -186,6 +186,9 @@ pub struct ListedSession {
     pub path: PathBuf,
     /// The session, or why it cannot be used.
     pub session: Result<Session, String>,
+    /// Where the session really lives: `File` for a session that fell back to files, even
+    /// under `--storage keyring`.
+    pub location: StorageKind,
 }
 
 /// Which storage `--storage` selects.
@@ -286,18 +289,42 @@ pub enum Storage {
 }
 
 impl Storage {
-    /// The store for `kind` at its default place (`$AUTHCLI_HOME/sessions`, else the platform
-    /// data directory), sending warnings to `warnings`.
+    /// The store for `--storage kind` at its default place (`$AUTHCLI_HOME/sessions`, else the
+    /// platform data directory), sending warnings to `warnings`. See [`Storage::open_for`].
     pub fn open(kind: StorageKind, warnings: WarningSink) -> Result<Self, StoreError> {
-        Ok(match kind {
-            StorageKind::None => Storage::None,
-            StorageKind::File => Storage::File(FileStore::open_default()?.with_warnings(warnings)),
-            StorageKind::Keyring => Storage::Keyring(KeyringStore::new(
+        Self::open_for(Some(kind), warnings)
+    }
+
+    /// The store for `--storage` as given (`None`: not given). Except under `none`, sessions
+    /// are found wherever they live, in files or (by their marker) in the keychain; `kind`
+    /// decides only where sessions are written: `file` to files, `keyring` to the keychain,
+    /// and no flag where the session already lives, else files.
+    pub fn open_for(kind: Option<StorageKind>, warnings: WarningSink) -> Result<Self, StoreError> {
+        let write_to = match kind {
+            Some(StorageKind::None) => return Ok(Storage::None),
+            Some(StorageKind::File) => WriteTo::Files,
+            Some(StorageKind::Keyring) => WriteTo::Keychain,
+            None => WriteTo::WhereStored,
+        };
+        Ok(Storage::Keyring(
+            KeyringStore::new(
                 FileStore::open_default()?.with_warnings(warnings.clone()),
                 Arc::new(OsKeyring),
                 warnings,
-            )),
-        })
+            )
+            .writing_to(write_to),
+        ))
+    }
+
+    /// Where the session for `key` lives now (`File` or `Keyring`), `None` if nowhere.
+    pub fn location(&self, key: &SessionKey) -> Option<StorageKind> {
+        match self {
+            Storage::File(files) => {
+                matches!(files.load(key), Ok(LoadOutcome::Found(_))).then_some(StorageKind::File)
+            }
+            Storage::Keyring(keyring) => keyring.location(key),
+            Storage::None => None,
+        }
     }
 
     /// Looks the session for `key` up.
@@ -336,7 +363,7 @@ impl Storage {
         }
     }
 
-    /// Every stored session, readable or not, sorted by path.
+    /// Every stored session, readable or not, with where it lives.
     pub fn list(&self) -> Result<Vec<ListedSession>, StoreError> {
         match self {
             Storage::File(files) => files.list(),
@@ -412,6 +439,20 @@ fn decode(bytes: &[u8], expected_stem: &str, place: &str) -> Result<Session, Str
         ));
     }
     Ok(session)
+}
+
+/// For `fuzz/`: decodes a session file's bytes as [`FileStore::load`] does.
+#[doc(hidden)]
+pub fn fuzz_decode(bytes: &[u8]) -> Result<Session, String> {
+    let stem = serde_json::from_slice::<VersionedKey>(bytes)
+        .map(|v| v.key.file_stem())
+        .unwrap_or_default();
+    decode(bytes, &stem, "session file")
+}
+
+#[derive(Deserialize)]
+struct VersionedKey {
+    key: SessionKey,
 }
 
 /// Where and what kind of JSON error, without serde_json's message: it may quote the offending

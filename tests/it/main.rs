@@ -9,9 +9,12 @@ mod doctor;
 mod grants;
 mod harden;
 mod id_token;
+#[cfg(target_os = "linux")] // a real Secret Service on a private D-Bus
+mod keyring_service;
 mod login;
 #[cfg(unix)] // stops the mock with signals (kill -TERM / -INT)
 mod mock_binary;
+mod mock_exposure;
 mod mock_faults;
 mod mock_grants;
 mod mock_http;

@@ -181,7 +181,7 @@ fn verbose_logs_one_masked_line_per_request_on_stderr() {
 
 #[test]
 fn non_loopback_host_warns_that_credentials_are_public() {
-    let (mut child, _out, line, _) = start(&["--host", "0.0.0.0"]);
+    let (mut child, _out, line, _) = start(&["--host", "0.0.0.0", "--allow-remote"]);
     assert!(line.starts_with("http://127.0.0.1:"), "{line}");
     signal(&child, "TERM");
     assert!(wait(&mut child, Duration::from_secs(5)).success());
