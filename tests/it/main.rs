@@ -24,4 +24,5 @@ mod store_keyring;
 mod store_lock;
 mod store_support;
 mod support;
+mod ux;
 mod verify;
