@@ -36,8 +36,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Log in with the browser (authorization code + PKCE), store the session, print the tokens.
+    #[command(after_help = LOGIN_EXAMPLES)]
     Login(Box<LoginArgs>),
     /// Print a valid access token: cached, else refreshed, else (on a terminal) a new login.
+    #[command(after_help = TOKEN_EXAMPLES)]
     Token(Box<TokenArgs>),
     /// Force a refresh-token grant now, store and print the result.
     Refresh(Box<RefreshArgs>),
@@ -59,6 +61,7 @@ pub enum Command {
     /// client and redirect URI, Auth0 pitfalls, ports, browser, proxy, CA, clock, storage.
     Doctor(Box<DoctorArgs>),
     /// Run the built-in mock authorization server (Auth0-shaped) for tests, CI and demos.
+    #[command(after_help = MOCK_TENANT_EXAMPLES)]
     MockTenant(crate::mock::MockTenantArgs),
     /// Zero-setup tour: start the mock tenant in-process and log in against it.
     Demo(DemoArgs),
@@ -76,7 +79,7 @@ pub struct ProviderArgs {
     /// Named profile from the config file.
     #[arg(long, env = "AUTHCLI_PROFILE", value_name = "NAME")]
     pub profile: Option<String>,
-    /// The authorization server: a URL, or a bare host such as tenant.us.auth0.com.
+    /// The authorization server: a URL or a bare host (tenant.us.auth0.com).
     #[arg(
         long,
         visible_alias = "domain",
@@ -87,38 +90,78 @@ pub struct ProviderArgs {
     /// The application's client id.
     #[arg(long, env = "AUTHCLI_CLIENT_ID", value_name = "ID")]
     pub client_id: Option<String>,
-    /// API identifier sent as `audience` (Auth0). Without it Auth0 issues an opaque token.
+    /// API identifier sent as `audience` (without it Auth0 issues an opaque token).
     #[arg(long, env = "AUTHCLI_AUDIENCE", value_name = "AUD")]
     pub audience: Option<String>,
     /// Scopes, space-separated; repeatable. [default: openid profile email offline_access]
     #[arg(long = "scope", env = "AUTHCLI_SCOPE", value_name = "SCOPES")]
     pub scopes: Vec<String>,
-    /// Extra authorization-request parameter (connection, organization, prompt, login_hint…).
+    /// Extra authorization parameter (connection, organization, prompt…).
     #[arg(long = "param", env = "AUTHCLI_PARAM", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
     /// Override the authorization endpoint.
-    #[arg(long, env = "AUTHCLI_AUTHORIZE_URL", value_name = "URL")]
+    #[arg(
+        long,
+        env = "AUTHCLI_AUTHORIZE_URL",
+        value_name = "URL",
+        hide_short_help = true
+    )]
     pub authorize_url: Option<String>,
     /// Override the token endpoint.
-    #[arg(long, env = "AUTHCLI_TOKEN_URL", value_name = "URL")]
+    #[arg(
+        long,
+        env = "AUTHCLI_TOKEN_URL",
+        value_name = "URL",
+        hide_short_help = true
+    )]
     pub token_url: Option<String>,
     /// Override the device authorization endpoint.
-    #[arg(long, env = "AUTHCLI_DEVICE_AUTHORIZATION_URL", value_name = "URL")]
+    #[arg(
+        long,
+        env = "AUTHCLI_DEVICE_AUTHORIZATION_URL",
+        value_name = "URL",
+        hide_short_help = true
+    )]
     pub device_authorization_url: Option<String>,
     /// Override the revocation endpoint.
-    #[arg(long, env = "AUTHCLI_REVOCATION_URL", value_name = "URL")]
+    #[arg(
+        long,
+        env = "AUTHCLI_REVOCATION_URL",
+        value_name = "URL",
+        hide_short_help = true
+    )]
     pub revocation_url: Option<String>,
     /// Override the userinfo endpoint.
-    #[arg(long, env = "AUTHCLI_USERINFO_URL", value_name = "URL")]
+    #[arg(
+        long,
+        env = "AUTHCLI_USERINFO_URL",
+        value_name = "URL",
+        hide_short_help = true
+    )]
     pub userinfo_url: Option<String>,
     /// Override the JWKS URL.
-    #[arg(long, env = "AUTHCLI_JWKS_URL", value_name = "URL")]
+    #[arg(
+        long,
+        env = "AUTHCLI_JWKS_URL",
+        value_name = "URL",
+        hide_short_help = true
+    )]
     pub jwks_url: Option<String>,
     /// Extra trusted root certificates (PEM). The system trust store is always used too.
-    #[arg(long, env = "AUTHCLI_CACERT", value_name = "PEM")]
+    #[arg(
+        long,
+        env = "AUTHCLI_CACERT",
+        value_name = "PEM",
+        hide_short_help = true
+    )]
     pub cacert: Option<PathBuf>,
     /// Per-HTTP-request timeout in seconds. [default: 30]
-    #[arg(long, env = "AUTHCLI_TIMEOUT", value_name = "SECS")]
+    #[arg(
+        long,
+        env = "AUTHCLI_TIMEOUT",
+        value_name = "SECS",
+        hide_short_help = true
+    )]
     pub timeout: Option<u64>,
 }
 
@@ -137,9 +180,9 @@ pub struct LoginArgs {
     /// Where sessions are kept. [default: file]
     #[arg(long, value_enum, env = "AUTHCLI_STORAGE")]
     pub storage: Option<StorageKind>,
-    /// What to print on stdout.
-    #[arg(short, long, value_enum, env = "AUTHCLI_OUTPUT", default_value_t = OutputFormat::Json)]
-    pub output: OutputFormat,
+    /// What to print on stdout. [default: json]
+    #[arg(short, long, value_enum, env = "AUTHCLI_OUTPUT")]
+    pub output: Option<OutputFormat>,
 }
 
 /// The grants `login` can use (SPEC §4).
@@ -168,29 +211,44 @@ pub struct GrantArgs {
     /// Shorthand for --grant client-credentials.
     #[arg(long)]
     pub client_credentials: bool,
-    /// Read the client secret from this file (AUTHCLI_CLIENT_SECRET is read too).
+    /// Read the client secret from this file (or AUTHCLI_CLIENT_SECRET).
     #[arg(long, env = "AUTHCLI_CLIENT_SECRET_FILE", value_name = "PATH")]
     pub client_secret_file: Option<PathBuf>,
     /// Read the client secret from the first line of stdin.
     #[arg(long, conflicts_with_all = ["client_secret_file", "password_stdin"])]
     pub client_secret_stdin: bool,
     /// The client secret itself (visible in the process list: prefer the variable or a file).
-    #[arg(long, value_name = "SECRET", conflicts_with_all = ["client_secret_file", "client_secret_stdin"])]
+    #[arg(long, value_name = "SECRET", conflicts_with_all = ["client_secret_file", "client_secret_stdin"], hide_short_help = true)]
     pub client_secret: Option<String>,
     /// How the client authenticates at the token endpoint. [default: from discovery]
-    #[arg(long, value_enum, env = "AUTHCLI_AUTH_METHOD")]
+    #[arg(long, value_enum, env = "AUTHCLI_AUTH_METHOD", hide_short_help = true)]
     pub auth_method: Option<AuthMethodName>,
     /// Private key (PEM, RSA or EC P-256) that signs a private_key_jwt client assertion.
-    #[arg(long, env = "AUTHCLI_CLIENT_KEY", value_name = "PEM")]
+    #[arg(
+        long,
+        env = "AUTHCLI_CLIENT_KEY",
+        value_name = "PEM",
+        hide_short_help = true
+    )]
     pub client_key: Option<PathBuf>,
     /// `kid` for the client assertion's header.
-    #[arg(long, env = "AUTHCLI_CLIENT_KEY_ID", value_name = "KID")]
+    #[arg(
+        long,
+        env = "AUTHCLI_CLIENT_KEY_ID",
+        value_name = "KID",
+        hide_short_help = true
+    )]
     pub client_key_id: Option<String>,
     /// The user name for --grant password.
-    #[arg(long, env = "AUTHCLI_USERNAME", value_name = "NAME")]
+    #[arg(
+        long,
+        env = "AUTHCLI_USERNAME",
+        value_name = "NAME",
+        hide_short_help = true
+    )]
     pub username: Option<String>,
     /// Read the password for --grant password from the first line of stdin.
-    #[arg(long)]
+    #[arg(long, hide_short_help = true)]
     pub password_stdin: bool,
     /// Refused: a password on the command line is visible to every local user.
     #[arg(long, value_name = "VALUE", hide = true)]
@@ -213,7 +271,7 @@ pub enum AuthMethodName {
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Browser options")]
 pub struct BrowserArgs {
-    /// Fixed loopback port(s) to try in turn, e.g. 8400,8401 (Auth0 matches ports exactly).
+    /// Loopback port(s) to try in turn, e.g. 8400,8401 (as registered).
     #[arg(
         long = "port",
         env = "AUTHCLI_PORT",
@@ -226,16 +284,17 @@ pub struct BrowserArgs {
         long,
         env = "AUTHCLI_REDIRECT_URI",
         value_name = "URI",
-        conflicts_with = "ports"
+        conflicts_with = "ports",
+        hide_short_help = true
     )]
     pub redirect_uri: Option<String>,
-    /// Command that opens the URL (the URL is its last argument). Falls back to $BROWSER.
+    /// Command that opens the URL, given as its last argument [default: $BROWSER].
     #[arg(long, env = "AUTHCLI_BROWSER_COMMAND", value_name = "CMD")]
     pub browser_command: Option<String>,
     /// Open nothing; print the URL to stderr only.
     #[arg(long, env = "AUTHCLI_NO_BROWSER")]
     pub no_browser: bool,
-    /// Seconds to wait for the browser to come back. [default: 300]
+    /// Seconds to wait for the sign-in. [default: 300]
     #[arg(long, env = "AUTHCLI_LOGIN_TIMEOUT", value_name = "SECS")]
     pub login_timeout: Option<u64>,
 }
@@ -255,9 +314,9 @@ pub struct SessionArgs {
 pub struct RefreshArgs {
     #[command(flatten)]
     pub session: SessionArgs,
-    /// What to print on stdout.
-    #[arg(short, long, value_enum, env = "AUTHCLI_OUTPUT", default_value_t = OutputFormat::Json)]
-    pub output: OutputFormat,
+    /// What to print on stdout. [default: json]
+    #[arg(short, long, value_enum, env = "AUTHCLI_OUTPUT")]
+    pub output: Option<OutputFormat>,
 }
 
 /// `authcli token`.
@@ -365,6 +424,30 @@ pub struct DecodeArgs {
     #[arg(short, long, value_enum)]
     pub output: Option<ReportFormat>,
 }
+
+const LOGIN_EXAMPLES: &str = "Examples:
+  authcli login --issuer tenant.eu.auth0.com --client-id Ab12Cd34 --audience https://api.example.com
+  authcli login --profile work --port 8400 --no-browser
+  authcli login --device --issuer tenant.eu.auth0.com --client-id Ab12Cd34
+  authcli login --client-credentials --client-secret-file secret.txt -o token --no-store
+  authcli login -o env > tokens.env   (shell `export` lines)
+
+On a terminal without -o: who signed in and until when on stderr, the tokens but the refresh
+token on stdout. Endpoint overrides, --cacert, --timeout and more: authcli login --help";
+
+const TOKEN_EXAMPLES: &str = "Examples:
+  curl -H \"Authorization: Bearer $(authcli token)\" https://api.example.com/v1/me
+  authcli token -o header | curl -H @- https://api.example.com/v1/me
+  authcli token --profile work --min-ttl 600
+  authcli token -o exec-credential   (a kubectl exec credential plugin)
+
+Exit code 4 when no usable session exists and there is no terminal to log in from.";
+
+const MOCK_TENANT_EXAMPLES: &str = "Examples:
+  authcli mock-tenant --port 8080
+  authcli mock-tenant --port 0 --ready-file ready.json > issuer.txt &   (stdout: the issuer URL)
+  authcli login --issuer http://127.0.0.1:8080/ --client-id authcli-test \\
+      --audience https://api.example.test --browser-command 'curl -fsS -o /dev/null -L'";
 
 const VERIFY_EXAMPLES: &str = "Examples:
   authcli verify \"$TOKEN\" --issuer tenant.eu.auth0.com --audience https://api.example.com --scope read:events

@@ -56,7 +56,7 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("the config file {} is not valid: {message}", path.display())]
+    #[error("the config file {} is not valid:\n{message}", path.display())]
     Parse { path: PathBuf, message: String },
     #[error("profile `{name}` not found in {}: add a [profiles.{name}] table or pick another --profile", path.display())]
     ProfileNotFound { name: String, path: PathBuf },
@@ -89,9 +89,12 @@ pub struct Profile {
     pub scope: Option<ScopeList>,
     #[serde(alias = "param")]
     pub params: Option<BTreeMap<String, String>>,
+    /// `ports = [8400, 8401]`, or as the flag is spelled: `port = 8400` / `port = [8400, 8401]`.
+    #[serde(alias = "port", default, deserialize_with = "one_or_many_ports")]
     pub ports: Option<Vec<u16>>,
     pub redirect_uri: Option<String>,
     pub browser_command: Option<String>,
+    pub no_browser: Option<bool>,
     pub authorize_url: Option<String>,
     pub token_url: Option<String>,
     pub device_authorization_url: Option<String>,
@@ -107,6 +110,23 @@ pub struct Profile {
     pub client_key: Option<PathBuf>,
     pub client_key_id: Option<String>,
     pub username: Option<String>,
+}
+
+fn one_or_many_ports<'de, D>(deserializer: D) -> Result<Option<Vec<u16>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Ports {
+        One(u16),
+        Many(Vec<u16>),
+    }
+    Ok(match Option::<Ports>::deserialize(deserializer)? {
+        Some(Ports::One(port)) => Some(vec![port]),
+        Some(Ports::Many(ports)) => Some(ports),
+        None => None,
+    })
 }
 
 /// `scope = "a b"` or `scope = ["a", "b"]`.
@@ -172,7 +192,7 @@ fn load_profile_from(path: &Path, name: &str, explicit: bool) -> Result<Profile,
     }
     let mut file: ConfigFile = toml::from_str(&text).map_err(|e| ConfigError::Parse {
         path: path.to_path_buf(),
-        message: e.to_string().trim().replace('\n', " "),
+        message: parse_message(&e),
     })?;
     match file.profiles.remove(name) {
         Some(profile) => Ok(profile),
@@ -182,6 +202,12 @@ fn load_profile_from(path: &Path, name: &str, explicit: bool) -> Result<Profile,
         }),
         None => Ok(Profile::default()),
     }
+}
+
+/// toml's own message, caret diagram included, as it is (an unknown key's message already
+/// lists every key that exists, aliases included).
+fn parse_message(e: &toml::de::Error) -> String {
+    e.to_string().trim_end().to_string()
 }
 
 /// The warning for a config file others can change (it sets `browser_command` and
@@ -253,6 +279,7 @@ impl ProviderConfig {
             })?;
         let audience = pick(&args.audience, &profile.audience).filter(|a| !a.is_empty());
 
+        check_scope_flags(&args.scopes)?;
         let scopes = if !args.scopes.is_empty() {
             split_scopes(args.scopes.iter().map(String::as_str))
         } else {
@@ -395,6 +422,18 @@ impl Transport {
 
 fn pick(flag: &Option<String>, profile: &Option<String>) -> Option<String> {
     flag.clone().or_else(|| profile.clone())
+}
+
+/// `--scope ''` names no scope at all: refused rather than silently sending none.
+pub fn check_scope_flags(scopes: &[String]) -> Result<(), ConfigError> {
+    if !scopes.is_empty() && scopes.iter().all(|s| s.trim().is_empty()) {
+        return Err(ConfigError::Invalid {
+            flag: "--scope",
+            value: scopes.join(" "),
+            reason: "it names no scope: pass at least one (e.g. --scope openid), or leave --scope out for the default".into(),
+        });
+    }
+    Ok(())
 }
 
 /// Splits space-separated scope strings, dropping duplicates but keeping order.
@@ -755,7 +794,7 @@ impl LoginConfig {
                 reason: "0 (random) cannot be combined with fixed ports".into(),
             });
         }
-        let opener = if args.browser.no_browser {
+        let opener = if args.browser.no_browser || profile.no_browser == Some(true) {
             Opener::Nothing
         } else if let Some(cmd) = &args.browser.browser_command {
             parse_browser_command("--browser-command", cmd)?
@@ -782,7 +821,7 @@ impl LoginConfig {
             opener,
             login_timeout: Duration::from_secs(login_timeout.max(1)),
             store: !args.no_store,
-            output: args.output,
+            output: args.output.unwrap_or(OutputFormat::Json),
         })
     }
 }
@@ -976,6 +1015,70 @@ mod tests {
         );
         assert!(parse_redirect_uri("https://127.0.0.1:8400/callback").is_err());
         assert!(parse_redirect_uri("http://example.com:8400/callback").is_err());
+    }
+
+    fn parse_profile(text: &str) -> Result<Profile, ConfigError> {
+        let dir = std::env::temp_dir().join(format!(
+            "authcli-cfg-keys-{}-{}",
+            std::process::id(),
+            text.len()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        let result = load_profile_from(&path, "p", true);
+        std::fs::remove_dir_all(&dir).ok();
+        result
+    }
+
+    #[test]
+    fn profile_takes_the_flags_without_dashes() {
+        let p = parse_profile("[profiles.p]\nport = 8400\nno_browser = true\n").unwrap();
+        assert_eq!(p.ports, Some(vec![8400]));
+        assert_eq!(p.no_browser, Some(true));
+        let p = parse_profile("[profiles.p]\nport = [8400, 8401]\n").unwrap();
+        assert_eq!(p.ports, Some(vec![8400, 8401]));
+        let p = parse_profile("[profiles.p]\nports = [8402]\n").unwrap();
+        assert_eq!(p.ports, Some(vec![8402]));
+    }
+
+    #[test]
+    fn unknown_profile_key_lists_the_keys_that_exist() {
+        let msg = parse_profile("[profiles.p]\nissuer = \"a.example\"\nclientid = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("unknown field `clientid`"), "{msg}");
+        for key in [
+            "`client_id`",
+            "`port`",
+            "`ports`",
+            "`no_browser`",
+            "`domain`",
+        ] {
+            assert!(msg.contains(key), "{key} not listed: {msg}");
+        }
+    }
+
+    #[test]
+    fn toml_errors_keep_their_caret_diagram() {
+        let msg = parse_profile("[profiles.p]\nissuer = \"unterminated\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.lines().count() >= 4, "{msg}");
+        assert!(msg.contains('^') && msg.contains("line 2"), "{msg}");
+    }
+
+    #[test]
+    fn empty_scope_flag_is_a_usage_error() {
+        let args = ProviderArgs {
+            issuer: Some("a.example".into()),
+            client_id: Some("c".into()),
+            scopes: vec!["".into(), "  ".into()],
+            ..Default::default()
+        };
+        let err = ProviderConfig::resolve(&args, &Profile::default()).unwrap_err();
+        assert_eq!(err.exit_code(), ExitCode::Usage);
+        assert!(err.to_string().contains("names no scope"), "{err}");
     }
 
     #[test]

@@ -41,12 +41,15 @@ impl std::fmt::Display for OAuthError {
 }
 
 /// What to do about an OAuth error, in one line.
-fn oauth_hint(error: &str) -> &'static str {
-    match error {
+fn oauth_hint(error: &OAuthError) -> &'static str {
+    if let Some(hint) = audience_hint(&error.error, error.error_description.as_deref()) {
+        return hint;
+    }
+    match error.error.as_str() {
         "invalid_grant" => "the code or refresh token is invalid, expired or already used: run `authcli login` again",
         "invalid_client" => "check the client id (and secret), and that the application exists at this issuer",
         "unauthorized_client" => "enable this grant type for the application at the provider",
-        "access_denied" => "the user or a rule refused; check the audience and the application's permissions",
+        "access_denied" => "the user, a rule or the application's permissions refused: check --audience and what the application may access (retrying the same request will not help)",
         "invalid_scope" => "ask only for scopes the application and API allow (--scope)",
         "invalid_request" => "the request was malformed; run with -vv to see what was sent",
         "invalid_token" => "the access token was refused: run `authcli refresh`, or `authcli login` again",
@@ -56,10 +59,19 @@ fn oauth_hint(error: &str) -> &'static str {
     }
 }
 
+/// Auth0's answer to an `audience` that names no API of the tenant: retrying cannot help.
+pub fn audience_hint(error: &str, description: Option<&str>) -> Option<&'static str> {
+    (error == "access_denied" && description.is_some_and(|d| d.contains("Service not found")))
+        .then_some("the audience is not an API of this tenant: check --audience against the API's identifier (Auth0: Applications → APIs → Identifier)")
+}
+
 /// Why an HTTP exchange gave no usable answer.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
-    #[error("the provider refused the {what} ({url}): {error}\n  hint: {}", oauth_hint(&error.error))]
+    #[error(
+        "the provider refused the {what} ({url}): {error}\n  hint: {}",
+        oauth_hint(error)
+    )]
     OAuth {
         what: &'static str,
         url: String,

@@ -66,7 +66,7 @@ pub enum LoopbackError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("the provider refused the sign-in: {error}{}\n  hint: {}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default(), refusal_hint(error))]
+    #[error("the provider refused the sign-in: {error}{}\n  hint: {}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default(), refusal_hint(error, description.as_deref()))]
     Refused {
         error: String,
         description: Option<String>,
@@ -79,7 +79,10 @@ pub enum LoopbackError {
     Io(#[from] std::io::Error),
 }
 
-fn refusal_hint(error: &str) -> &'static str {
+fn refusal_hint(error: &str, description: Option<&str>) -> &'static str {
+    if let Some(hint) = crate::http::audience_hint(error, description) {
+        return hint;
+    }
     match error {
         "access_denied" => "the sign-in or consent was declined; run the command again to retry",
         "unauthorized_client" => "the callback URL may not be registered: add the printed redirect URI to the application's Allowed Callback URLs",

@@ -5,7 +5,7 @@ fn main() -> std::process::ExitCode {
     match authcli::run(cli) {
         Ok(code) => std::process::ExitCode::from(code),
         Err(err) => {
-            eprintln!("error: {err}");
+            authcli::output::error(&err.to_string());
             std::process::ExitCode::from(err.exit_code().code())
         }
     }

@@ -6,7 +6,7 @@
 //! from a provider are stripped of control characters before they reach a terminal.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
@@ -47,10 +47,52 @@ pub fn verbosity() -> Verbosity {
     }
 }
 
+/// Whether a [`progress`] line is on screen (a message first clears it).
+static PROGRESS_SHOWN: AtomicBool = AtomicBool::new(false);
+
 fn emit(level: Verbosity, prefix: &str, msg: &str) {
+    use std::io::IsTerminal;
     if verbosity() >= level {
+        let mut err = std::io::stderr().lock();
+        let terminal = err.is_terminal();
+        if terminal && PROGRESS_SHOWN.swap(false, Ordering::Relaxed) {
+            let _ = write!(err, "\r\x1b[2K");
+        }
+        let prefix = match prefix {
+            "error: " => paint(BOLD_RED, prefix, colour(terminal)),
+            "warning: " => paint(BOLD_YELLOW, prefix, colour(terminal)),
+            _ => prefix.to_string(),
+        };
         // A closed stderr is not worth failing a login over.
-        let _ = writeln!(std::io::stderr().lock(), "{prefix}{msg}");
+        let _ = writeln!(err, "{prefix}{msg}");
+    }
+}
+
+/// ANSI styles for [`paint`].
+pub const BOLD: &str = "1";
+pub const BOLD_RED: &str = "1;31";
+pub const BOLD_YELLOW: &str = "1;33";
+pub const GREEN: &str = "32";
+pub const RED: &str = "31";
+pub const DIM: &str = "2";
+
+/// Whether to colour a stream: only a terminal, and never with `NO_COLOR` set (no-color.org).
+pub fn colour(stream_is_terminal: bool) -> bool {
+    stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Whether stdout gets colour (for tables).
+pub fn colour_stdout() -> bool {
+    use std::io::IsTerminal;
+    colour(std::io::stdout().is_terminal())
+}
+
+/// `text` in an ANSI style when `on`, else as it is.
+pub fn paint(style: &str, text: &str, on: bool) -> String {
+    if on {
+        format!("\x1b[{style}m{text}\x1b[0m")
+    } else {
+        text.to_string()
     }
 }
 
@@ -107,6 +149,7 @@ pub fn progress(msg: &str) {
         if err.is_terminal() {
             let _ = write!(err, "\r\x1b[2K{msg}");
             let _ = err.flush();
+            PROGRESS_SHOWN.store(true, Ordering::Relaxed);
         }
     }
 }
@@ -115,7 +158,7 @@ pub fn progress(msg: &str) {
 pub fn progress_done() {
     use std::io::IsTerminal;
     let mut err = std::io::stderr().lock();
-    if err.is_terminal() && verbosity() >= Verbosity::Normal {
+    if err.is_terminal() && PROGRESS_SHOWN.swap(false, Ordering::Relaxed) {
         let _ = write!(err, "\r\x1b[2K");
         let _ = err.flush();
     }

@@ -110,6 +110,7 @@ pub struct Wanted {
 impl Wanted {
     /// Reads the selection from flags, environment and the profile, without requiring any.
     pub fn resolve(args: &ProviderArgs, profile: &Profile) -> Result<Self, ConfigError> {
+        config::check_scope_flags(&args.scopes)?;
         let issuer = match args.issuer.as_ref().or(profile.issuer.as_ref()) {
             Some(raw) => Some(config::parse_issuer(raw)?.to_string()),
             None => None,

@@ -42,6 +42,8 @@ pub enum Error {
         program: String,
         source: std::io::Error,
     },
+    #[error("there is no id_token to print: the provider issued none (OpenID providers issue one only when the `openid` scope is asked for)\n  hint: log in again with `--scope openid` among the scopes, or pick another -o format")]
+    NoIdToken,
     #[error("could not write to {what}: {source}")]
     Output {
         what: &'static str,
@@ -65,7 +67,7 @@ impl Error {
             Error::Decode(e) => e.exit_code(),
             Error::Verify(e) => e.exit_code(),
             Error::Doctor(e) => e.exit_code(),
-            Error::Exec { .. } | Error::Output { .. } => ExitCode::Other,
+            Error::Exec { .. } | Error::Output { .. } | Error::NoIdToken => ExitCode::Other,
         }
     }
 }

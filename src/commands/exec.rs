@@ -2,6 +2,7 @@
 
 use super::error::Error;
 use crate::cli::ExecArgs;
+use crate::output;
 
 use super::selected_session;
 
@@ -14,12 +15,28 @@ pub fn exec(args: &ExecArgs) -> Result<u8, Error> {
     let status = std::process::Command::new(program)
         .args(rest)
         .env("AUTHCLI_ACCESS_TOKEN", session.access_token.expose())
-        .status()
-        .map_err(|source| Error::Exec {
-            program: program.to_string_lossy().into_owned(),
+        .status();
+    let shown = program.to_string_lossy();
+    match status {
+        Ok(status) => Ok(exit_code_of(status)),
+        // As shells do: 127 when there is no such command, 126 when it cannot be run.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            output::error(&format!(
+                "`{shown}`: command not found\n  hint: check the spelling, or give its full path (PATH is searched)"
+            ));
+            Ok(127)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            output::error(&format!(
+                "`{shown}` cannot be run: permission denied\n  hint: is it a directory, or missing its execute bit (`chmod +x`)?"
+            ));
+            Ok(126)
+        }
+        Err(source) => Err(Error::Exec {
+            program: shown.into_owned(),
             source,
-        })?;
-    Ok(exit_code_of(status))
+        }),
+    }
 }
 
 fn exit_code_of(status: std::process::ExitStatus) -> u8 {

@@ -14,7 +14,7 @@ use crate::secret::{ClientAuthSpec, ClientSecret, SecretSource};
 use crate::session;
 use crate::store::{GrantKind, Storage};
 
-use super::{print_tokens, runtime};
+use super::{place_of, print_obtained, runtime};
 
 /// Discovery, then the browser login as a public client (the demo, library users).
 pub(crate) async fn discover_and_login(
@@ -115,14 +115,16 @@ fn grant_kind(grant: &GrantConfig) -> GrantKind {
     }
 }
 
-/// Logs in with `cfg`, stores the session unless told not to, and returns the tokens.
+/// Logs in with `cfg`, stores the session unless told not to, and returns the tokens with
+/// where the session is kept (in words).
 pub(crate) fn login_and_store(
     cfg: &LoginConfig,
     storage_kind: Option<crate::store::StorageKind>,
     given_secret: Option<&ClientSecret>,
-) -> Result<TokenSet, Error> {
+) -> Result<(TokenSet, String), Error> {
     let obtained_at = output::now_unix();
     let (tokens, endpoints, client_auth) = runtime()?.block_on(run_grant(cfg, given_secret))?;
+    let mut kept = "not stored (--no-store)".to_string();
     if cfg.store {
         let storage = session::open_storage(storage_kind)?;
         let stored = session::from_tokens(
@@ -137,15 +139,22 @@ pub(crate) fn login_and_store(
         if !matches!(storage, Storage::None) {
             output::step("session stored");
         }
+        kept = place_of(&storage, &stored.key);
     }
-    Ok(tokens)
+    Ok((tokens, kept))
 }
 
 /// `authcli login`.
 pub fn login(args: &LoginArgs) -> Result<u8, Error> {
     let cfg = LoginConfig::resolve(args)?;
     let given = one_shot_secret(args, &cfg)?;
-    let tokens = login_and_store(&cfg, args.storage, given.as_ref())?;
-    print_tokens(cfg.output, &tokens)?;
+    let (tokens, kept) = login_and_store(&cfg, args.storage, given.as_ref())?;
+    print_obtained(
+        args.output,
+        &tokens,
+        cfg.provider.issuer.as_str(),
+        &cfg.provider.client_id,
+        &kept,
+    )?;
     Ok(0)
 }

@@ -1,4 +1,9 @@
 //! `authcli logout`: delete sessions; `--revoke` also revokes the refresh token.
+//!
+//! Logged out already is not an error (exit 0, "not logged in" on stderr), with or without
+//! `--all`. A session file that cannot be used is deleted by `logout --all` always, and by a
+//! plain `logout` when it is the selected profile's current session (the only unusable file
+//! that can be attributed: file names are hashes of the session key).
 
 use super::error::Error;
 use crate::cli::{LogoutArgs, ProviderArgs};
@@ -6,7 +11,7 @@ use crate::config::Profile;
 use crate::http::{ClientAuth, HttpClient};
 use crate::output;
 use crate::session::{self};
-use crate::store::Session;
+use crate::store::{LoadOutcome, Session, Storage};
 
 use super::runtime;
 
@@ -14,13 +19,36 @@ use super::runtime;
 pub fn logout(args: &LogoutArgs) -> Result<u8, Error> {
     let (wanted, profile, storage) = session::select(&args.session)?;
     let sessions: Vec<Session> = if args.all {
-        storage
-            .list()?
-            .into_iter()
-            .filter_map(|e| e.session.ok())
-            .collect()
+        let listed = storage.list()?;
+        if listed.is_empty() {
+            output::info("Not logged in: there are no stored sessions.");
+            return Ok(0);
+        }
+        listed.into_iter().filter_map(|e| e.session.ok()).collect()
     } else {
-        vec![session::require(&storage, &wanted)?]
+        if delete_unusable_current(&storage, &wanted)? {
+            return Ok(0);
+        }
+        match session::find(&storage, &wanted)? {
+            Some(found) => vec![found],
+            None => {
+                output::info(&format!(
+                    "Not logged in: no stored session matches (profile `{}`).",
+                    wanted.profile
+                ));
+                let unusable = storage
+                    .list()?
+                    .iter()
+                    .filter(|e| e.session.is_err())
+                    .count();
+                if unusable > 0 {
+                    output::info(&format!(
+                        "{unusable} unusable session file(s) remain: `authcli logout --all` deletes them."
+                    ));
+                }
+                return Ok(0);
+            }
+        }
     };
     let mut revoke_failure = None;
     if args.revoke {
@@ -51,6 +79,26 @@ pub fn logout(args: &LogoutArgs) -> Result<u8, Error> {
         Some(e) => Err(e),
         None => Ok(0),
     }
+}
+
+/// Deletes the selected profile's current session when it is stored but unusable (corrupt,
+/// readable by others…); `true` if it did.
+fn delete_unusable_current(storage: &Storage, wanted: &session::Wanted) -> Result<bool, Error> {
+    let Some(key) = storage
+        .current(&wanted.profile)
+        .filter(|k| wanted.matches(k))
+    else {
+        return Ok(false);
+    };
+    let LoadOutcome::Rejected { reason } = storage.load(&key)? else {
+        return Ok(false);
+    };
+    storage.delete(&key)?;
+    output::info(&format!(
+        "Logged out of {} (client {}): deleted the unusable session ({reason}).",
+        key.issuer, key.client_id
+    ));
+    Ok(true)
 }
 
 async fn revoke(session: &Session, args: &ProviderArgs, profile: &Profile) -> Result<(), Error> {

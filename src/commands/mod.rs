@@ -49,6 +49,9 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 }
 
 pub(crate) fn print_tokens(format: OutputFormat, tokens: &TokenSet) -> Result<(), Error> {
+    if format == OutputFormat::IdToken && tokens.id_token.is_none() {
+        return Err(Error::NoIdToken);
+    }
     let text = crate::render::render_tokens(format, tokens).map_err(|e| Error::Output {
         what: "stdout",
         source: std::io::Error::other(e),
@@ -61,6 +64,95 @@ pub(crate) fn print(text: &str) -> Result<(), Error> {
         what: "stdout",
         source,
     })
+}
+
+/// Prints what a login or refresh obtained. On a terminal with no `-o` (SPEC §5), stderr also
+/// says who signed in, at which tenant, until when, and where the session is kept, and stdout
+/// leaves the refresh token out (it is stored; an explicit `-o json` prints everything).
+pub(crate) fn print_obtained(
+    format: Option<OutputFormat>,
+    tokens: &TokenSet,
+    issuer: &str,
+    client_id: &str,
+    kept: &str,
+) -> Result<(), Error> {
+    let Some(format) =
+        format.or_else(|| (!std::io::stderr().is_terminal()).then_some(OutputFormat::Json))
+    else {
+        let mut shown = tokens.clone();
+        let withheld = shown.refresh_token.take().is_some();
+        output::info(&signed_in_summary(
+            tokens,
+            issuer,
+            client_id,
+            kept,
+            withheld,
+            output::now_unix(),
+        ));
+        return print_tokens(OutputFormat::Json, &shown);
+    };
+    print_tokens(format, tokens)
+}
+
+/// The lines [`print_obtained`] shows on a terminal.
+fn signed_in_summary(
+    tokens: &TokenSet,
+    issuer: &str,
+    client_id: &str,
+    kept: &str,
+    withheld: bool,
+    now: u64,
+) -> String {
+    let claims = tokens.id_claims.clone().or_else(|| {
+        let id = tokens.id_token.as_ref()?;
+        crate::jwt::decode_unverified("id_token", id.expose())
+            .ok()
+            .map(|(_, claims)| claims)
+    });
+    let claim = |name: &str| {
+        claims
+            .as_ref()
+            .and_then(|c| c.get(name))
+            .and_then(serde_json::Value::as_str)
+            .filter(|v| !v.is_empty())
+            .map(output::sanitize)
+    };
+    let who = match (claim("email"), claim("name"), claim("sub")) {
+        (Some(email), Some(name), Some(sub)) if name != email => format!("{email} ({name}, {sub})"),
+        (Some(email), _, Some(sub)) => format!("{email} ({sub})"),
+        (None, Some(name), Some(sub)) => format!("{name} ({sub})"),
+        (_, _, Some(sub)) => sub,
+        _ => format!(
+            "client {} (no id_token, so no user)",
+            output::sanitize(client_id)
+        ),
+    };
+    let until = match tokens.expires_at {
+        Some(at) => format!(
+            "valid until {} ({})",
+            output::rfc3339(at),
+            output::relative(at, now)
+        ),
+        None => "valid for as long as the provider allows (it gave no lifetime)".into(),
+    };
+    let mut text = format!("Signed in as {who} at {issuer}\nAccess token {until}\nSession: {kept}");
+    if withheld {
+        text.push_str("\nThe refresh token is stored, not printed (-o json prints everything).");
+    }
+    text
+}
+
+/// Where a session is kept, in words, for the signed-in summary.
+pub(crate) fn place_of(storage: &Storage, key: &crate::store::SessionKey) -> String {
+    match storage {
+        Storage::File(files) => files.session_path(key).display().to_string(),
+        // Where it really went: a keychain that did not answer falls back to files.
+        Storage::Keyring(keyring) => match keyring.location(key) {
+            Some(crate::store::StorageKind::Keyring) => "the OS keychain".into(),
+            _ => keyring.files().session_path(key).display().to_string(),
+        },
+        Storage::None => "not stored (--storage none)".into(),
+    }
 }
 
 /// JSON unless stdout is a terminal (then a table), or as asked.

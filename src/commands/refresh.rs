@@ -5,14 +5,18 @@ use crate::cli::RefreshArgs;
 use crate::output;
 use crate::session::{self};
 
-use super::{print_tokens, selected_session};
+use super::{place_of, print_obtained, valid_session};
 
 /// `authcli refresh`.
 pub fn refresh(args: &RefreshArgs) -> Result<u8, Error> {
-    let (session, _) = selected_session(&args.session, 0, true)?;
-    print_tokens(
+    let (wanted, profile, storage) = session::select(&args.session)?;
+    let session = valid_session(&storage, &wanted, &profile, &args.session.provider, 0, true)?;
+    print_obtained(
         args.output,
         &session::tokens_of(&session, output::now_unix()),
+        &session.key.issuer,
+        &session.key.client_id,
+        &place_of(&storage, &session.key),
     )?;
     Ok(0)
 }

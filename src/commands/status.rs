@@ -44,29 +44,65 @@ pub fn status(args: &StatusArgs) -> Result<u8, Error> {
     } else if rows.is_empty() {
         output::info("No stored sessions. Run `authcli login` to create one.");
     } else {
-        let mut table = String::from("PROFILE   ISSUER                                   CLIENT               AUDIENCE                       SUBJECT              EXPIRES\n");
-        for r in &rows {
-            if let Some(err) = r.get("error").and_then(Value::as_str) {
-                table.push_str(&format!("(unusable) {err}\n"));
-                continue;
-            }
-            let s = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("-").to_string();
-            let expires = if r["expired"] == true {
-                format!("{} (expired)", s("expires_at"))
-            } else {
-                s("expires_at")
-            };
-            table.push_str(&format!(
-                "{:<9} {:<40} {:<20} {:<30} {:<20} {}\n",
-                s("profile"),
-                s("issuer"),
-                s("client_id"),
-                s("audience"),
-                s("subject"),
-                expires
-            ));
-        }
-        print(&table)?;
+        print(&table(&rows, now, output::colour_stdout()))?;
     }
     Ok(0)
+}
+
+/// The sessions for people: `*` marks each profile's current session; expiry is absolute and
+/// relative ("in 23 h", "expired 5 min ago"); colour only when `colour`.
+fn table(rows: &[Value], now: u64, colour: bool) -> String {
+    use output::{paint, BOLD, DIM, GREEN, RED};
+    let mut table = paint(
+        BOLD,
+        &format!(
+            "  {:<9} {:<40} {:<20} {:<30} {:<20} EXPIRES",
+            "PROFILE", "ISSUER", "CLIENT", "AUDIENCE", "SUBJECT"
+        ),
+        colour,
+    );
+    table.push('\n');
+    for r in rows {
+        if let Some(err) = r.get("error").and_then(Value::as_str) {
+            table.push_str(&paint(RED, &format!("  (unusable) {err}"), colour));
+            table.push('\n');
+            continue;
+        }
+        let s = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("-").to_string();
+        let expires_at = r
+            .get("expires_at")
+            .and_then(Value::as_str)
+            .and_then(|t| humantime::parse_rfc3339(t).ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs());
+        let expires = match expires_at {
+            Some(at) if r["expired"] == true => paint(
+                RED,
+                &format!(
+                    "{} (expired {})",
+                    s("expires_at"),
+                    output::ago(now.saturating_sub(at))
+                ),
+                colour,
+            ),
+            Some(at) => paint(
+                GREEN,
+                &format!("{} ({})", s("expires_at"), output::relative(at, now)),
+                colour,
+            ),
+            None => paint(DIM, "-", colour),
+        };
+        let mark = if r["current"] == true { "*" } else { " " };
+        table.push_str(&format!(
+            "{mark} {:<9} {:<40} {:<20} {:<30} {:<20} {}\n",
+            s("profile"),
+            s("issuer"),
+            s("client_id"),
+            s("audience"),
+            s("subject"),
+            expires
+        ));
+    }
+    table.push_str("(* the current session of its profile)\n");
+    table
 }

@@ -56,7 +56,7 @@ pub fn token(args: &TokenArgs) -> Result<u8, Error> {
             };
             let cfg = LoginConfig::resolve(&login_args)?;
             output::info("No usable session: starting a login.");
-            let tokens = login_and_store(&cfg, args.session.storage, None)?;
+            let (tokens, _) = login_and_store(&cfg, args.session.storage, None)?;
             print_tokens(args.output, &tokens)?;
             return Ok(0);
         }

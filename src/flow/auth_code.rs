@@ -127,10 +127,12 @@ pub async fn login(
     );
 
     let server = listener.serve(expectation.clone(), request.url.clone());
+    let mut browser_opened = !matches!(opts.opener, Opener::Nothing);
     let watch = match crate::browser::open(&opts.opener, &start_url) {
         Ok(watch) => watch,
         Err(why) if interactive => {
             output::warn(&format!("{why}; open the URL above yourself"));
+            browser_opened = false;
             None
         }
         // Nobody is at a terminal to open the URL by hand: waiting would only time out.
@@ -148,6 +150,7 @@ pub async fn login(
         paste,
         watch,
         interactive,
+        browser_opened,
         interrupted,
     )
     .await;
@@ -204,6 +207,8 @@ fn announce(opener: &Opener, authorize_url: &Url, redirect_uri: &Url, port: u16,
     }
 }
 
+// Each input is one thing the wait races or reports; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 async fn wait_for_callback(
     server: impl std::future::Future<
         Output = Result<(Callback, PendingPage), crate::loopback::LoopbackError>,
@@ -213,6 +218,7 @@ async fn wait_for_callback(
     paste: bool,
     watch: Option<crate::browser::Watch>,
     interactive: bool,
+    browser_opened: bool,
     interrupted: impl std::future::Future<Output = ()>,
 ) -> Result<(Callback, Option<PendingPage>), FlowError> {
     let pasted = async {
@@ -247,13 +253,37 @@ async fn wait_for_callback(
             _ => std::future::pending().await,
         }
     };
-    tokio::select! {
+    // A countdown on stderr, only when no paste prompt waits on the terminal: redrawing the
+    // line would wipe what the user is typing there.
+    let countdown = async {
+        if paste {
+            return std::future::pending().await;
+        }
+        let deadline = tokio::time::Instant::now() + opts.timeout;
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut frames = ["|", "/", "-", "\\"].iter().cycle();
+        loop {
+            tick.tick().await;
+            let frame = frames.next().unwrap_or(&"|");
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let secs = left.as_millis().div_ceil(1000);
+            output::progress(&format!(
+                "{frame} waiting for the sign-in in the browser ({}:{:02} left, Ctrl-C to cancel)",
+                secs / 60,
+                secs % 60
+            ));
+        }
+    };
+    let result = tokio::select! {
         result = server => result.map(|(callback, page)| (callback, Some(page))).map_err(FlowError::from),
         result = pasted => result.map(|callback| (callback, None)),
         failed = opener_failed => Err(failed),
-        _ = tokio::time::sleep(opts.timeout) => Err(FlowError::Timeout { secs: opts.timeout.as_secs() }),
+        _ = tokio::time::sleep(opts.timeout) => Err(FlowError::Timeout { secs: opts.timeout.as_secs(), browser_opened }),
         _ = interrupted => Err(FlowError::Interrupted),
-    }
+        result = countdown => result,
+    };
+    output::progress_done();
+    result
 }
 
 /// Resolves on Ctrl-C. On Unix the handler is installed when this is called, not when the

@@ -25,8 +25,12 @@ use crate::secret::{AccessToken, IdToken, RefreshToken};
 /// Why a grant did not complete: the flows' own reasons, and the layers below them.
 #[derive(Debug, thiserror::Error)]
 pub enum FlowError {
-    #[error("no sign-in arrived within {secs} s\n  hint: finish the sign-in in the browser sooner, raise --login-timeout, or use --no-browser and open the printed URL yourself")]
-    Timeout { secs: u64 },
+    #[error("no sign-in arrived within {secs} s\n  hint: {}", timeout_hint(*browser_opened))]
+    Timeout {
+        secs: u64,
+        /// Whether authcli opened a browser (else the user had to open the URL).
+        browser_opened: bool,
+    },
     #[error("interrupted: the login was cancelled and the listener closed")]
     Interrupted,
     #[error("the provider returned an id_token but publishes no JWKS to verify it\n  hint: pass --jwks-url")]
@@ -60,6 +64,14 @@ pub enum FlowError {
     BrowserFailed { why: String },
     #[error("the browser command `{program}` failed ({status}) before the sign-in finished, and with no terminal to wait at, the login was stopped\n  hint: {}", browser_failed_hint(program))]
     BrowserCommandFailed { program: String, status: String },
+}
+
+fn timeout_hint(browser_opened: bool) -> &'static str {
+    if browser_opened {
+        "finish the sign-in in the browser sooner, raise --login-timeout, or use --no-browser and open the printed URL yourself"
+    } else {
+        "open the printed URL in a browser and finish the sign-in before the time runs out (raise --login-timeout for more); if the page shows an error, check --client-id, --audience and the allowed callback URLs"
+    }
 }
 
 fn browser_failed_hint(program: &str) -> &'static str {

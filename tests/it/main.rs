@@ -30,4 +30,5 @@ mod store_lock;
 mod store_support;
 mod support;
 mod tools;
+mod ux;
 mod verify;
