@@ -577,22 +577,6 @@ enum Page {
     NotHere,
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn page(status: StatusCode, kind: Page) -> Response<Full<Bytes>> {
     let (title, body) = match kind {
         Page::Success => (
@@ -603,14 +587,14 @@ fn page(status: StatusCode, kind: Page) -> Response<Full<Bytes>> {
             "Sign-in failed",
             format!(
                 "<h1>Sign-in failed</h1><p>The provider answered: <code>{}</code></p><p>Return to the terminal for what to do next.</p>",
-                html_escape(&detail)
+                crate::html::escape(&detail)
             ),
         ),
         Page::Incomplete(detail) => (
             "Sign-in not completed",
             format!(
                 "<h1>Sign-in not completed</h1><p>authcli received the response but could not complete the sign-in: <code>{}</code></p><p>Return to the terminal for what to do next.</p>",
-                html_escape(&detail)
+                crate::html::escape(&detail)
             ),
         ),
         Page::Received => (
@@ -665,14 +649,6 @@ fn redirect(location: &str) -> Response<Full<Bytes>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn html_escape_covers_markup_and_quotes() {
-        assert_eq!(
-            html_escape(r#"<script>alert("x")</script>&'"#),
-            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#x27;"
-        );
-    }
 
     #[test]
     fn busy_fixed_port_falls_back_to_next() {

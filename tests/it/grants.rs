@@ -519,9 +519,11 @@ fn password_prompt_on_a_terminal_does_not_echo() {
     }
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"alice-password\n").unwrap();
-    drop(stdin);
+    // Keep the terminal's input open until the login ends: `script` hangs up the session when
+    // its stdin closes, which could cut a login that is still talking to the provider.
     stdout.read_to_end(&mut seen).unwrap();
     let status = child.wait().unwrap();
+    drop(stdin);
     let screen = String::from_utf8_lossy(&seen);
     assert!(status.success(), "{screen}");
     assert!(
