@@ -24,4 +24,5 @@ mod store_keyring;
 mod store_lock;
 mod store_support;
 mod support;
+mod thirdparty_regressions;
 mod verify;
