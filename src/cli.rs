@@ -93,7 +93,9 @@ pub struct ProviderArgs {
     /// Scopes, space-separated; repeatable. [default: openid profile email offline_access]
     #[arg(long = "scope", env = "AUTHCLI_SCOPE", value_name = "SCOPES")]
     pub scopes: Vec<String>,
-    /// Extra authorization-request parameter (connection, organization, prompt, login_hint…).
+    /// Extra authorization-request parameter (connection, organization, prompt, login_hint,
+    /// resource…). With --device it goes on the device authorization request, with
+    /// --client-credentials on the token request.
     #[arg(long = "param", env = "AUTHCLI_PARAM", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
     /// Override the authorization endpoint.

@@ -2,10 +2,18 @@
 //! (panva's `oidc-provider` 9.x, issue 7), reproduced against the mock tenant:
 //! - `authcli verify` of the session's token compared `iss` with the session's normalised
 //!   issuer (`http://host:port/`), so every provider without a trailing slash failed it;
+//! - `--param` (e.g. RFC 8707 `resource`, which oidc-provider needs to issue a JWT access
+//!   token) was silently dropped by the client credentials and device grants.
 
 use std::path::Path;
 
-use crate::support::{browse_plain, run, start_login, TempDir, Tenant};
+use serde_json::Value;
+
+use crate::support::{authcli, browse_plain, run, start_login, TempDir, Tenant, AUDIENCE};
+
+const M2M: &str = "authcli-m2m";
+const M2M_SECRET: &str = "authcli-m2m-secret";
+const RESOURCE: &str = "https://resource.example.test/v1";
 
 /// With no token argument and stdin a terminal (util-linux `script`), `verify` checks the
 /// current session's access token; the provider spells its issuer without a trailing slash,
@@ -77,4 +85,82 @@ fn verify_of_the_session_token_still_refuses_another_issuer() {
     let out = run(script);
     assert_ne!(out.code, Some(0), "stdout:\n{}", out.stdout);
     assert!(out.stdout.contains("issuer mismatch"), "{}", out.stdout);
+}
+
+fn params_of(tenant: &Tenant, path: &str) -> Vec<Value> {
+    tenant
+        .requests_to(path)
+        .into_iter()
+        .map(|r| r["params"].clone())
+        .collect()
+}
+
+#[test]
+fn client_credentials_sends_param_on_the_token_request() {
+    let tenant = Tenant::start();
+    let home = TempDir::new("tp-cc-param");
+    let mut cmd = authcli(home.path());
+    cmd.args(["login", "--client-credentials", "--issuer", &tenant.issuer])
+        .args(["--client-id", M2M, "--audience", AUDIENCE])
+        .args(["--param", &format!("resource={RESOURCE}")])
+        .env("AUTHCLI_CLIENT_SECRET", M2M_SECRET);
+    let out = run(cmd);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let seen = params_of(&tenant, "/oauth/token");
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0]["grant_type"], "client_credentials");
+    assert_eq!(seen[0]["resource"], RESOURCE, "{}", seen[0]);
+    assert_eq!(seen[0]["audience"], AUDIENCE, "{}", seen[0]);
+}
+
+#[test]
+fn device_grant_sends_param_on_the_device_authorization_request() {
+    let dir = TempDir::new("tp-device-config");
+    let config = dir.path().join("tenant.toml");
+    std::fs::write(
+        &config,
+        "[device]\nexpires_in_secs = 900\ninterval_secs = 1\nauto_approve_after_polls = 0\n",
+    )
+    .unwrap();
+    let tenant = Tenant::start_with(&["--config", config.to_str().unwrap()]);
+    let home = TempDir::new("tp-device-param");
+    let mut cmd = authcli(home.path());
+    cmd.args([
+        "login",
+        "--device",
+        "--no-browser",
+        "--issuer",
+        &tenant.issuer,
+    ])
+    .args(["--client-id", "authcli-test", "--audience", AUDIENCE])
+    .args(["--param", &format!("resource={RESOURCE}")]);
+    let out = run(cmd);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let seen = params_of(&tenant, "/oauth/device/code");
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0]["resource"], RESOURCE, "{}", seen[0]);
+}
+
+/// Now that `--param` reaches token requests, it must not smuggle a client credential or a
+/// grant type there (nor into an authorize URL): refused with exit 2 before any request.
+#[test]
+fn param_may_not_carry_a_client_credential_or_grant_type() {
+    let tenant = Tenant::start();
+    for param in [
+        "client_secret=s3cret",
+        "client_assertion=eyJ.x.y",
+        "client_assertion_type=urn:x",
+        "grant_type=password",
+    ] {
+        let home = TempDir::new("tp-param-reserved");
+        let mut cmd = authcli(home.path());
+        cmd.args(["login", "--client-credentials", "--issuer", &tenant.issuer])
+            .args(["--client-id", M2M, "--param", param])
+            .env("AUTHCLI_CLIENT_SECRET", M2M_SECRET);
+        let out = run(cmd);
+        assert_eq!(out.code, Some(2), "{param}: {}", out.stderr);
+        assert!(out.stderr.contains("--param"), "{}", out.stderr);
+        assert!(!out.stderr.contains("s3cret"), "{}", out.stderr);
+    }
+    assert!(tenant.requests_to("/oauth/token").is_empty());
 }
