@@ -511,6 +511,7 @@ mod tests {
             revocation_endpoint: None,
             obtained_at,
             client_auth: Default::default(),
+            params: Vec::new(),
         }
     }
 

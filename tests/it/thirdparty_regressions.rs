@@ -3,7 +3,8 @@
 //! - `authcli verify` of the session's token compared `iss` with the session's normalised
 //!   issuer (`http://host:port/`), so every provider without a trailing slash failed it;
 //! - `--param` (e.g. RFC 8707 `resource`, which oidc-provider needs to issue a JWT access
-//!   token) was silently dropped by the client credentials and device grants.
+//!   token) was silently dropped by the client credentials and device grants, and a renewal
+//!   without the flag asked for another audience.
 
 use std::path::Path;
 
@@ -111,6 +112,20 @@ fn client_credentials_sends_param_on_the_token_request() {
     assert_eq!(seen[0]["grant_type"], "client_credentials");
     assert_eq!(seen[0]["resource"], RESOURCE, "{}", seen[0]);
     assert_eq!(seen[0]["audience"], AUDIENCE, "{}", seen[0]);
+
+    // Renewal by running the grant again asks for the same resource, without the flag: the
+    // session remembers its --param, so `authcli token` never silently returns a token for
+    // another audience (oidc-provider: an opaque one).
+    let mut renew = authcli(home.path());
+    renew
+        .args(["token", "--force-refresh", "-o", "token"])
+        .env("AUTHCLI_CLIENT_SECRET", M2M_SECRET);
+    let out = run(renew);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let seen = params_of(&tenant, "/oauth/token");
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[1]["grant_type"], "client_credentials");
+    assert_eq!(seen[1]["resource"], RESOURCE, "{}", seen[1]);
 }
 
 #[test]
