@@ -282,7 +282,20 @@ fn subject(args: &VerifyArgs) -> Result<Subject, Error> {
             let mut selection = args.session.clone();
             selection.provider.scopes.clear();
             let (wanted, _, storage) = session::select(&selection)?;
-            let found = session::require(&storage, &wanted)?;
+            // `--audience` picks the session made for that API (Auth0); a session made without
+            // one (RFC 8707 `--param resource=…`, oidc-provider) is still checked against it.
+            let found = match session::find(&storage, &wanted)? {
+                Some(found) => found,
+                None if selection.provider.audience.is_some() => {
+                    selection.provider.audience = None;
+                    let (anyaud, _, _) = session::select(&selection)?;
+                    match session::find(&storage, &anyaud)? {
+                        Some(found) => found,
+                        None => session::require(&storage, &wanted)?,
+                    }
+                }
+                None => session::require(&storage, &wanted)?,
+            };
             output::info(&format!(
                 "Verifying the access token of the current session ({}, client {}).",
                 found.key.issuer, found.key.client_id

@@ -179,3 +179,48 @@ fn param_may_not_carry_a_client_credential_or_grant_type() {
     }
     assert!(tenant.requests_to("/oauth/token").is_empty());
 }
+
+/// `verify --audience API` on a terminal: a session made without that audience (with
+/// oidc-provider, `--param resource=API` instead of Auth0's `--audience`) is still the one
+/// verified, and its token is checked against the audience, instead of "not logged in".
+#[cfg(target_os = "linux")]
+#[test]
+fn verify_audience_checks_the_current_session_made_without_that_audience() {
+    if !Path::new("/usr/bin/script").exists() {
+        eprintln!("skipped: util-linux `script` is not installed");
+        return;
+    }
+    let tenant = Tenant::start();
+    let home = TempDir::new("tp-verify-aud");
+    let on_terminal = |home: &Path, aud: &str| {
+        let line = format!(
+            "{} verify --audience {aud} -o json",
+            crate::support::bin().display()
+        );
+        let mut script = std::process::Command::new("/usr/bin/script");
+        script
+            .args(["-qec", &line, "/dev/null"])
+            .env_clear()
+            .env("AUTHCLI_HOME", home)
+            .env("HOME", home)
+            .env("PATH", "/usr/bin:/bin")
+            .stdin(std::process::Stdio::null());
+        run(script)
+    };
+    // No session at all: still "not logged in" (exit 4).
+    let out = on_terminal(home.path(), "https://other.example.test");
+    assert_eq!(out.code, Some(4), "{}", out.stdout);
+    let mut running = start_login(&tenant, &home, &[]);
+    browse_plain(&running.start_url());
+    assert_eq!(running.finish().code, Some(0));
+    // The session is for AUDIENCE; asked for another: the token is verified and fails `aud`.
+    let out = on_terminal(home.path(), "https://other.example.test");
+    assert_eq!(out.code, Some(7), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("current session") && out.stdout.contains("`aud` check"),
+        "{}",
+        out.stdout
+    );
+    let out = on_terminal(home.path(), AUDIENCE);
+    assert_eq!(out.code, Some(0), "{}", out.stdout);
+}
