@@ -96,7 +96,7 @@ pub struct ProviderArgs {
     /// Scopes, space-separated; repeatable. [default: openid profile email offline_access]
     #[arg(long = "scope", env = "AUTHCLI_SCOPE", value_name = "SCOPES")]
     pub scopes: Vec<String>,
-    /// Extra authorization parameter (connection, organization, prompt…).
+    /// Extra request parameter: authorize, device and client-credentials requests (prompt, resource…).
     #[arg(long = "param", env = "AUTHCLI_PARAM", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
     /// Override the authorization endpoint.

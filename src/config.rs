@@ -33,6 +33,12 @@ const RESERVED_PARAMS: &[&str] = &[
     "code_challenge_method",
     "scope",
     "audience",
+    // Token-request parameters (`--param` also goes on the client credentials token request):
+    // a client credential or a grant type never belongs on a command line or in a URL.
+    "grant_type",
+    "client_secret",
+    "client_assertion",
+    "client_assertion_type",
 ];
 
 /// What is wrong with the configuration.
@@ -461,9 +467,12 @@ fn parse_param(raw: &str) -> Result<(String, String), ConfigError> {
         return Err(invalid("the key is empty"));
     }
     if RESERVED_PARAMS.contains(&key) {
-        return Err(invalid(
-            "authcli sets this parameter itself (use --scope, --audience or --redirect-uri)",
-        ));
+        // Not echoed: the value may be a client secret typed in the wrong place.
+        return Err(ConfigError::Invalid {
+            flag: "--param",
+            value: format!("{key}=…"),
+            reason: "authcli sets this parameter itself (use --scope, --audience, --redirect-uri, or --client-secret-file / --client-key for the client's credential)".into(),
+        });
     }
     Ok((key.to_string(), value.to_string()))
 }

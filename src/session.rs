@@ -270,6 +270,7 @@ pub fn from_tokens(
         revocation_endpoint: endpoints.revocation.as_ref().map(Url::to_string),
         obtained_at,
         client_auth,
+        params: Vec::new(),
     }
 }
 
@@ -317,13 +318,17 @@ pub fn provider_for(
     profile: &Profile,
 ) -> Result<ProviderConfig, SessionError> {
     let key = &session.key;
+    let mut transport = Transport::resolve(args, profile)?;
+    if transport.extra_params.is_empty() {
+        transport.extra_params = session.params.clone();
+    }
     Ok(ProviderConfig::for_stored(
         &key.profile,
         &key.issuer,
         &key.client_id,
         key.audience.as_deref(),
         key.scopes.iter().cloned().collect(),
-        Transport::resolve(args, profile)?,
+        transport,
     )?)
 }
 
@@ -384,14 +389,16 @@ pub async fn renew(
             endpoints.token
         ));
         let tokens = crate::flow::client_credentials::obtain(te).await?;
-        return Ok(Renewed::Refreshed(from_tokens(
+        let mut renewed = from_tokens(
             session.key.clone(),
             session.grant,
             session.client_auth.clone(),
             &tokens,
             &endpoints,
             now,
-        )));
+        );
+        renewed.params = session.params.clone();
+        return Ok(Renewed::Refreshed(renewed));
     };
     output::step(&format!("refreshing at {}", endpoints.token));
     let mut tokens = match crate::flow::refresh::refresh(te, refresh_token, &identity_of(session))
@@ -442,6 +449,7 @@ pub async fn renew(
         now,
     );
     renewed.subject = renewed.subject.or_else(|| session.subject.clone());
+    renewed.params = session.params.clone();
     Ok(Renewed::Refreshed(renewed))
 }
 

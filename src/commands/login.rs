@@ -127,7 +127,7 @@ pub(crate) fn login_and_store(
     let mut kept = "not stored (--no-store)".to_string();
     if cfg.store {
         let storage = session::open_storage(storage_kind)?;
-        let stored = session::from_tokens(
+        let mut stored = session::from_tokens(
             session::key_for(&cfg.provider),
             grant_kind(&cfg.grant),
             client_auth,
@@ -135,6 +135,7 @@ pub(crate) fn login_and_store(
             &endpoints,
             obtained_at,
         );
+        stored.params = cfg.provider.extra_params.clone();
         session::save(&storage, &stored)?;
         if !matches!(storage, Storage::None) {
             output::step("session stored");

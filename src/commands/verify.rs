@@ -282,7 +282,20 @@ fn subject(args: &VerifyArgs) -> Result<Subject, Error> {
             let mut selection = args.session.clone();
             selection.provider.scopes.clear();
             let (wanted, _, storage) = session::select(&selection)?;
-            let found = session::require(&storage, &wanted)?;
+            // `--audience` picks the session made for that API (Auth0); a session made without
+            // one (RFC 8707 `--param resource=…`, oidc-provider) is still checked against it.
+            let found = match session::find(&storage, &wanted)? {
+                Some(found) => found,
+                None if selection.provider.audience.is_some() => {
+                    selection.provider.audience = None;
+                    let (anyaud, _, _) = session::select(&selection)?;
+                    match session::find(&storage, &anyaud)? {
+                        Some(found) => found,
+                        None => session::require(&storage, &wanted)?,
+                    }
+                }
+                None => session::require(&storage, &wanted)?,
+            };
             output::info(&format!(
                 "Verifying the access token of the current session ({}, client {}).",
                 found.key.issuer, found.key.client_id
@@ -354,14 +367,17 @@ async fn asymmetric_key(
     jwt::decoding_key(WHAT, &jwk, header.alg).map_err(classify)
 }
 
-async fn discover_jwks(args: &VerifyArgs, issuer: &Url) -> Result<Url, VerifyError> {
+async fn discover(args: &VerifyArgs, issuer: &Url) -> Result<discovery::Endpoints, VerifyError> {
     let provider = provider_for(args, issuer);
     let http =
         HttpClient::for_provider(&provider).map_err(|e| VerifyError::NoKeys(e.to_string()))?;
-    let endpoints = discovery::resolve(&http, &provider)
+    discovery::resolve(&http, &provider)
         .await
-        .map_err(|e| VerifyError::NoKeys(e.to_string()))?;
-    endpoints.jwks.ok_or_else(|| {
+        .map_err(|e| VerifyError::NoKeys(e.to_string()))
+}
+
+fn jwks_of(endpoints: &discovery::Endpoints, issuer: &Url) -> Result<Url, VerifyError> {
+    endpoints.jwks.clone().ok_or_else(|| {
         VerifyError::NoKeys(format!(
             "the provider at {issuer} publishes no JWKS (no `jwks_uri`): pass --jwks-url or --jwks-file"
         ))
@@ -383,7 +399,11 @@ pub fn run(args: &VerifyArgs) -> Result<u8, Error> {
         .clone()
         .or(subject.issuer.clone())
         .or(profile.issuer.clone());
-    let issuer = issuer_raw.as_deref().map(expected_issuer).transpose()?;
+    let mut issuer = issuer_raw.as_deref().map(expected_issuer).transpose()?;
+    // The session keeps its issuer normalised (`http://host:port/`); `iss` carries the
+    // provider's own spelling, which only its metadata tells (oidc-provider, Keycloak and most
+    // non-Auth0 providers have no trailing slash).
+    let issuer_from_session = p.issuer.is_none() && subject.issuer.is_some();
     let audience = p
         .audience
         .clone()
@@ -440,7 +460,11 @@ pub fn run(args: &VerifyArgs) -> Result<u8, Error> {
         rt.block_on(async {
             let source = match source {
                 KeySource::Discover(issuer_url) => {
-                    KeySource::Url(discover_jwks(args, &issuer_url).await?)
+                    let endpoints = discover(args, &issuer_url).await?;
+                    if issuer_from_session {
+                        issuer = Some(endpoints.issuer.clone());
+                    }
+                    KeySource::Url(jwks_of(&endpoints, &issuer_url)?)
                 }
                 other => other,
             };

@@ -14,6 +14,11 @@ pub async fn obtain(te: TokenEndpoint<'_>) -> Result<TokenSet, FlowError> {
     if !scope.is_empty() {
         params.push(("scope", scope.as_str()));
     }
+    // No authorization request in this grant: the token request carries `--param` (RFC 8707
+    // `resource`, Ory Hydra's `audience` is `--audience`), or it would be silently dropped.
+    for (k, v) in &te.provider.extra_params {
+        params.push((k.as_str(), v.as_str()));
+    }
     te.exchange(
         &params,
         Expect {

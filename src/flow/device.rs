@@ -101,6 +101,11 @@ pub async fn authorize(te: TokenEndpoint<'_>) -> Result<DeviceAuthorization, Flo
     if let Some(aud) = &te.provider.audience {
         form.push(("audience", aud));
     }
+    // The device authorization request is this grant's authorization request: `--param`
+    // (e.g. RFC 8707 `resource`, which oidc-provider needs for a JWT access token) goes here.
+    for (k, v) in &te.provider.extra_params {
+        form.push((k.as_str(), v.as_str()));
+    }
     let body = te
         .http
         .post_form(what, &url, &form, auth.as_http(), &te.provider.client_id)

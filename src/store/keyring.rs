@@ -617,6 +617,7 @@ mod tests {
             revocation_endpoint: None,
             obtained_at,
             client_auth: Default::default(),
+            params: Vec::new(),
         }
     }
 

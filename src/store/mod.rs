@@ -136,6 +136,11 @@ pub struct Session {
     /// Where the client's credential comes from (never its value): renewal reads it again.
     #[serde(default, skip_serializing_if = "is_public_client")]
     pub client_auth: crate::secret::ClientAuthSpec,
+    /// The `--param` pairs of the login (never a credential: those are refused). A renewal
+    /// whose run gives none sends these again, so a client-credentials session keeps asking for
+    /// the same RFC 8707 `resource` instead of silently getting a token for another audience.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<(String, String)>,
 }
 
 fn is_public_client(spec: &crate::secret::ClientAuthSpec) -> bool {
@@ -508,6 +513,7 @@ mod tests {
             revocation_endpoint: None,
             obtained_at: 0,
             client_auth: Default::default(),
+            params: Vec::new(),
         }
     }
 

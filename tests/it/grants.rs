@@ -517,6 +517,9 @@ fn password_prompt_on_a_terminal_does_not_echo() {
         assert!(n > 0, "no prompt: {}", String::from_utf8_lossy(&seen));
         seen.extend_from_slice(&buf[..n]);
     }
+    // The prompt is written just before the terminal's echo is turned off: wait until authcli
+    // sits in read(2) on the terminal, as a person's typing would arrive, not type-ahead.
+    wait_until_reading(&tenant.issuer);
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"alice-password\n").unwrap();
     // Keep the terminal's input open until the login ends: `script` hangs up the session when
@@ -531,4 +534,32 @@ fn password_prompt_on_a_terminal_does_not_echo() {
         "the password is not echoed: {screen}"
     );
     assert!(screen.contains("eyJ"), "the token is printed: {screen}");
+}
+
+/// Waits (bounded) until the `authcli` password login whose command line names `issuer` is
+/// blocked in read(2) (`/proc/PID/syscall`; the number differs between architectures).
+#[cfg(target_os = "linux")]
+fn wait_until_reading(issuer: &str) {
+    let read_nr = if cfg!(target_arch = "aarch64") {
+        "63"
+    } else {
+        "0"
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let dir = entry.path();
+            let cmdline = std::fs::read(dir.join("cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            if !cmdline.contains("--grant\0password") || !cmdline.contains(issuer) {
+                continue;
+            }
+            let syscall = std::fs::read_to_string(dir.join("syscall")).unwrap_or_default();
+            if syscall.split_whitespace().next() == Some(read_nr) {
+                return;
+            }
+        }
+        std::thread::yield_now();
+    }
+    panic!("authcli never waited for the password");
 }

@@ -29,6 +29,7 @@ mod store_keyring;
 mod store_lock;
 mod store_support;
 mod support;
+mod thirdparty_regressions;
 mod tools;
 mod ux;
 mod verify;

@@ -69,6 +69,7 @@ pub fn numbered_session(key: &SessionKey, n: u64, padding: usize) -> Session {
         revocation_endpoint: Some("https://tenant.eu.auth0.example/oauth/revoke".into()),
         obtained_at: n,
         client_auth: Default::default(),
+        params: Vec::new(),
     }
 }
 
