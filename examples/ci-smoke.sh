@@ -15,7 +15,7 @@ for _ in $(seq 100); do [ -s "$work/issuer" ] && break; sleep 0.05; done
 issuer=$(head -n1 "$work/issuer")
 
 token=$("$authcli" login --issuer "$issuer" --client-id authcli-test \
-  --audience https://api.example.test --browser-command 'curl -s -o /dev/null -L' -o token)
+  --audience https://api.example.test --browser-command 'curl -fsS -o /dev/null -L' -o token)
 
 # The access token is a JWT for the API, issued to the mock's default user.
 payload=$(printf '%s' "$token" | cut -d. -f2 | tr '_-' '/+')

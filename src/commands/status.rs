@@ -31,7 +31,9 @@ pub fn status(args: &StatusArgs) -> Result<u8, Error> {
                 "grant": s.grant,
                 "expires_at": s.expires_at.map(output::rfc3339),
                 "expired": !s.valid_for(0, now),
-                "refreshable": s.refresh_token.is_some(),
+                // A client-credentials session is renewed by running its grant again.
+                "refreshable": s.refresh_token.is_some()
+                    || s.grant == crate::store::GrantKind::ClientCredentials,
                 "current": current(&s),
                 "storage": storage_name,
             }),
