@@ -23,6 +23,7 @@ pub mod flow;
 pub mod http;
 pub mod jwt;
 pub mod loopback;
+pub mod manpage;
 pub mod mock;
 pub mod output;
 pub mod secret;
@@ -62,6 +63,13 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
                     source,
                 })
         }
+        Command::Man => manpage::render()
+            .and_then(|page| output::write_stdout(&page))
+            .map(|()| 0)
+            .map_err(|source| Error::Output {
+                what: "stdout",
+                source,
+            }),
     }
 }
 
