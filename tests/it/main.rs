@@ -12,6 +12,7 @@ mod mock_http;
 mod mock_tenant;
 mod pages;
 mod sessions;
+mod ship;
 mod store_crash;
 mod store_file;
 mod store_keyring;
