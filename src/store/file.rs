@@ -341,6 +341,7 @@ fn place(path: &Path) -> String {
 
 /// `OpenOptions` that create files readable by the owner only, from the first byte on.
 fn private_options() -> OpenOptions {
+    #[cfg_attr(not(unix), allow(unused_mut))]
     let mut options = OpenOptions::new();
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);

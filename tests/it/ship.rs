@@ -2,6 +2,7 @@
 //! completions that release archives carry, kubectl's exec-credential protocol in both API
 //! versions, and `--storage keyring` through a real Secret Service (CI starts a private one).
 
+#[cfg(unix)]
 use std::path::Path;
 use std::process::Command;
 
