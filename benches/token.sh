@@ -11,13 +11,16 @@
 #                               #   apt-get install musl-tools
 #                               #   rustup target add x86_64-unknown-linux-musl
 #   ROUNDS=2000 benches/token.sh
+#   AUTHCLI_GLIBC=path/authcli AUTHCLI_MUSL=path/authcli benches/token.sh   # no builds
 set -euo pipefail
 cd "$(dirname "$0")/.."
 musl=x86_64-unknown-linux-musl
-cargo build --locked --release --quiet --bin authcli
-cargo build --locked --release --quiet --bin authcli --target "$musl"
-gnu_bin=$PWD/target/release/authcli
-musl_bin=$PWD/target/$musl/release/authcli
+target_dir=${CARGO_TARGET_DIR:-$PWD/target}
+# AUTHCLI_GLIBC / AUTHCLI_MUSL: time binaries built elsewhere instead of building them here.
+gnu_bin=${AUTHCLI_GLIBC:-$target_dir/release/authcli}
+musl_bin=${AUTHCLI_MUSL:-$target_dir/$musl/release/authcli}
+[ -n "${AUTHCLI_GLIBC:-}" ] || cargo build --locked --release --quiet --bin authcli
+[ -n "${AUTHCLI_MUSL:-}" ] || cargo build --locked --release --quiet --bin authcli --target "$musl"
 work=$(mktemp -d)
 trap 'kill $mock 2>/dev/null || true; rm -rf "$work"' EXIT
 
