@@ -70,6 +70,9 @@ pub enum Command {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
+    /// Print the manual page, authcli(1), as roff (`authcli man > authcli.1`).
+    #[command(hide = true)]
+    Man,
 }
 
 /// How to reach the authorization server. Every flag has an `AUTHCLI_*` variable.
@@ -525,7 +528,8 @@ pub enum OutputFormat {
     Header,
     /// Shell `export` lines.
     Env,
-    /// A kubectl ExecCredential (client.authentication.k8s.io/v1).
+    /// A kubectl ExecCredential: the apiVersion kubectl asks for in KUBERNETES_EXEC_INFO (v1 or
+    /// v1beta1 of client.authentication.k8s.io), v1 when run outside kubectl.
     ExecCredential,
 }
 

@@ -25,6 +25,7 @@ pub mod http;
 pub mod jwks;
 pub mod jwt;
 pub mod loopback;
+pub mod manpage;
 pub mod mock;
 pub mod output;
 pub mod render;
@@ -69,6 +70,13 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
                     source,
                 })
         }
+        Command::Man => manpage::render()
+            .and_then(|page| output::write_stdout(&page))
+            .map(|()| 0)
+            .map_err(|source| Error::Output {
+                what: "stdout",
+                source,
+            }),
     }
 }
 

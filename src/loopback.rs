@@ -373,7 +373,7 @@ fn bind_all(
     let mut port = port;
     for (i, ip) in addrs.iter().enumerate() {
         let addr = SocketAddr::new(*ip, port);
-        match std::net::TcpListener::bind(addr) {
+        match bind_exclusive(addr) {
             Ok(socket) => {
                 port = socket.local_addr()?.port();
                 sockets.push(socket);
@@ -387,6 +387,45 @@ fn bind_all(
         }
     }
     Ok(Some((sockets, port)))
+}
+
+/// Binds a listener no other process can share. On Unix a second bind of a bound port fails
+/// unless both sides opt in with SO_REUSEPORT, which std never does.
+#[cfg(not(windows))]
+fn bind_exclusive(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    std::net::TcpListener::bind(addr)
+}
+
+/// Binds a listener no other process can share. Windows lets a later socket with SO_REUSEADDR
+/// bind the same port and take over the callback unless the first one set SO_EXCLUSIVEADDRUSE
+/// before binding, which std's `TcpListener::bind` does not.
+#[cfg(windows)]
+fn bind_exclusive(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    use std::os::windows::io::AsRawSocket;
+    use windows_sys::Win32::Networking::WinSock::{setsockopt, SOL_SOCKET, SO_EXCLUSIVEADDRUSE};
+
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    let on: i32 = 1;
+    // SAFETY: a valid socket handle, and a pointer to a live i32 with its exact length.
+    let rc = unsafe {
+        setsockopt(
+            socket.as_raw_socket() as _,
+            SOL_SOCKET,
+            SO_EXCLUSIVEADDRUSE,
+            (&on as *const i32).cast(),
+            std::mem::size_of::<i32>() as i32,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(128)?;
+    Ok(socket.into())
 }
 
 enum Outcome {

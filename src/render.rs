@@ -8,11 +8,35 @@ use serde_json::{json, Value};
 
 use crate::cli::OutputFormat;
 use crate::flow::TokenSet;
-use crate::output::rfc3339;
+use crate::output::{rfc3339, sanitize};
 
 /// Quotes a value for a POSIX shell `export` line.
 pub fn shell_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+/// The kubectl `ExecCredential` apiVersion used when kubectl did not say (run by hand).
+pub const EXEC_CREDENTIAL_V1: &str = "client.authentication.k8s.io/v1";
+/// The older apiVersion, still what many kubeconfigs name (kubectl ≥ 1.11).
+pub const EXEC_CREDENTIAL_V1BETA1: &str = "client.authentication.k8s.io/v1beta1";
+
+/// The apiVersion to answer kubectl with: the one kubectl sends in `KUBERNETES_EXEC_INFO`
+/// (it rejects an answer in any other version), else v1.
+pub fn exec_credential_api_version(exec_info: Option<&str>) -> Result<&'static str, String> {
+    let Some(info) = exec_info.filter(|i| !i.trim().is_empty()) else {
+        return Ok(EXEC_CREDENTIAL_V1);
+    };
+    let info: Value = serde_json::from_str(info).map_err(|e| {
+        format!("KUBERNETES_EXEC_INFO is not JSON ({e}): it is set by kubectl; unset it when running authcli by hand")
+    })?;
+    match info.get("apiVersion").and_then(Value::as_str) {
+        Some(v) if v == EXEC_CREDENTIAL_V1 => Ok(EXEC_CREDENTIAL_V1),
+        Some(v) if v == EXEC_CREDENTIAL_V1BETA1 => Ok(EXEC_CREDENTIAL_V1BETA1),
+        other => Err(format!(
+            "kubectl asked for ExecCredential apiVersion {}; authcli answers {EXEC_CREDENTIAL_V1} or {EXEC_CREDENTIAL_V1BETA1}: set one of them as the exec apiVersion in the kubeconfig",
+            other.map_or_else(|| "(none)".to_string(), |v| format!("`{}`", sanitize(v)))
+        )),
+    }
 }
 
 /// Renders tokens in one of the SPEC §5 formats (the text that goes to stdout).
@@ -69,8 +93,9 @@ pub fn render_tokens(format: OutputFormat, tokens: &TokenSet) -> Result<String, 
             if let Some(at) = tokens.expires_at {
                 status["expirationTimestamp"] = Value::String(rfc3339(at));
             }
+            let exec_info = std::env::var("KUBERNETES_EXEC_INFO").ok();
             let obj = json!({
-                "apiVersion": "client.authentication.k8s.io/v1",
+                "apiVersion": exec_credential_api_version(exec_info.as_deref())?,
                 "kind": "ExecCredential",
                 "status": status,
             });
@@ -89,5 +114,26 @@ mod tests {
     #[test]
     fn shell_quoting_survives_single_quotes() {
         assert_eq!(shell_quote("a'b"), r"'a'\''b'");
+    }
+
+    #[test]
+    fn exec_credential_echoes_the_version_kubectl_sent() {
+        let info = |v: &str| {
+            format!(
+                r#"{{"kind":"ExecCredential","apiVersion":"{v}","spec":{{"interactive":false}}}}"#
+            )
+        };
+        assert_eq!(exec_credential_api_version(None), Ok(EXEC_CREDENTIAL_V1));
+        assert_eq!(
+            exec_credential_api_version(Some("")),
+            Ok(EXEC_CREDENTIAL_V1)
+        );
+        for v in [EXEC_CREDENTIAL_V1, EXEC_CREDENTIAL_V1BETA1] {
+            assert_eq!(exec_credential_api_version(Some(&info(v))), Ok(v));
+        }
+        let old = exec_credential_api_version(Some(&info("client.authentication.k8s.io/v1alpha1")));
+        assert!(old.unwrap_err().contains("v1alpha1"));
+        assert!(exec_credential_api_version(Some("{not json")).is_err());
+        assert!(exec_credential_api_version(Some(r#"{"kind":"ExecCredential"}"#)).is_err());
     }
 }

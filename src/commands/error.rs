@@ -44,6 +44,9 @@ pub enum Error {
     },
     #[error("there is no id_token to print: the provider issued none (OpenID providers issue one only when the `openid` scope is asked for)\n  hint: log in again with `--scope openid` among the scopes, or pick another -o format")]
     NoIdToken,
+    /// The output format cannot be produced (e.g. kubectl asked for an unknown apiVersion).
+    #[error("cannot print the tokens in that format: {0}")]
+    Format(String),
     #[error("could not write to {what}: {source}")]
     Output {
         what: &'static str,
@@ -67,7 +70,9 @@ impl Error {
             Error::Decode(e) => e.exit_code(),
             Error::Verify(e) => e.exit_code(),
             Error::Doctor(e) => e.exit_code(),
-            Error::Exec { .. } | Error::Output { .. } | Error::NoIdToken => ExitCode::Other,
+            Error::Exec { .. } | Error::Output { .. } | Error::NoIdToken | Error::Format(_) => {
+                ExitCode::Other
+            }
         }
     }
 }

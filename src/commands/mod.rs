@@ -52,10 +52,7 @@ pub(crate) fn print_tokens(format: OutputFormat, tokens: &TokenSet) -> Result<()
     if format == OutputFormat::IdToken && tokens.id_token.is_none() {
         return Err(Error::NoIdToken);
     }
-    let text = crate::render::render_tokens(format, tokens).map_err(|e| Error::Output {
-        what: "stdout",
-        source: std::io::Error::other(e),
-    })?;
+    let text = crate::render::render_tokens(format, tokens).map_err(Error::Format)?;
     print(&text)
 }
 

@@ -68,12 +68,14 @@ impl FileStore {
     }
 
     /// `$AUTHCLI_HOME/sessions` when `AUTHCLI_HOME` is set and not empty, else `sessions` in
-    /// the platform data directory (`~/.local/share/authcli/sessions` on Linux).
+    /// the platform's local data directory (`~/.local/share/authcli/sessions` on Linux; on
+    /// Windows `%LOCALAPPDATA%`, not the roaming `%APPDATA%` that follows a user to other
+    /// machines: tokens belong to this one).
     pub fn default_dir() -> Result<PathBuf, StoreError> {
         match std::env::var_os("AUTHCLI_HOME") {
             Some(home) if !home.is_empty() => Ok(PathBuf::from(home).join("sessions")),
             _ => directories::ProjectDirs::from("", "", "authcli")
-                .map(|dirs| dirs.data_dir().join("sessions"))
+                .map(|dirs| dirs.data_local_dir().join("sessions"))
                 .ok_or(StoreError::NoDataDir),
         }
     }
@@ -365,6 +367,7 @@ fn place(path: &Path) -> String {
 
 /// `OpenOptions` that create files readable by the owner only, from the first byte on.
 fn private_options() -> OpenOptions {
+    #[cfg_attr(not(unix), allow(unused_mut))]
     let mut options = OpenOptions::new();
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);

@@ -23,8 +23,10 @@ mod mock_pkjwt;
 mod mock_tenant;
 mod pages;
 mod sessions;
+mod ship;
 mod store_crash;
 mod store_file;
+#[cfg(target_os = "linux")] // the real keychain's failure path without a D-Bus session
 mod store_keyring;
 mod store_lock;
 mod store_support;

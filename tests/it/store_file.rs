@@ -16,6 +16,7 @@ fn store(dir: &TempDir) -> FileStore {
     FileStore::new(dir.sessions()).with_warnings(ignore_warnings())
 }
 
+#[cfg_attr(not(unix), allow(dead_code))] // the tests that collect warnings are Unix-only
 fn collecting_sink() -> (WarningSink, Arc<Mutex<Vec<String>>>) {
     let warnings = Arc::new(Mutex::new(Vec::new()));
     let sink = {
