@@ -389,16 +389,9 @@ pub async fn renew(
             endpoints.token
         ));
         let tokens = crate::flow::client_credentials::obtain(te).await?;
-        let mut renewed = from_tokens(
-            session.key.clone(),
-            session.grant,
-            session.client_auth.clone(),
-            &tokens,
-            &endpoints,
-            now,
-        );
-        renewed.params = session.params.clone();
-        return Ok(Renewed::Refreshed(renewed));
+        return Ok(Renewed::Refreshed(successor(
+            session, &tokens, &endpoints, now,
+        )));
     };
     output::step(&format!("refreshing at {}", endpoints.token));
     let mut tokens = match crate::flow::refresh::refresh(te, refresh_token, &identity_of(session))
@@ -440,17 +433,25 @@ pub async fn renew(
     if tokens.id_token.is_none() {
         tokens.id_token = session.id_token.clone();
     }
+    Ok(Renewed::Refreshed(successor(
+        session, &tokens, &endpoints, now,
+    )))
+}
+
+/// The session that replaces `old` after a renewal: new tokens, the same key, grant,
+/// credential source and parameters, and the old subject when the new tokens name none.
+fn successor(old: &Session, tokens: &TokenSet, endpoints: &Endpoints, now: u64) -> Session {
     let mut renewed = from_tokens(
-        session.key.clone(),
-        session.grant,
-        session.client_auth.clone(),
-        &tokens,
-        &endpoints,
+        old.key.clone(),
+        old.grant,
+        old.client_auth.clone(),
+        tokens,
+        endpoints,
         now,
     );
-    renewed.subject = renewed.subject.or_else(|| session.subject.clone());
-    renewed.params = session.params.clone();
-    Ok(Renewed::Refreshed(renewed))
+    renewed.subject = renewed.subject.or_else(|| old.subject.clone());
+    renewed.params = old.params.clone();
+    renewed
 }
 
 /// The `authcli login …` line that recreates the session with `key`.

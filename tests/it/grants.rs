@@ -8,6 +8,7 @@ use std::process::Stdio;
 
 use serde_json::{json, Value};
 
+use crate::mock_pkjwt::{rsa_public_pem, seed_private_pem};
 use crate::support::{authcli, run, session_files, Finished, TempDir, Tenant, AUDIENCE};
 
 const M2M: &str = "authcli-m2m";
@@ -192,42 +193,6 @@ fn client_credentials_without_any_secret_is_a_usage_error_before_any_request() {
         out.stderr
     );
     assert!(tenant.requests().is_empty());
-}
-
-/// The mock's public test keys (PKCS#8 PEM), published on purpose.
-const SEED_KEYS: &str = include_str!("../../src/mock/seed-keys.pem");
-
-fn seed_private_pem(n: usize) -> String {
-    SEED_KEYS
-        .split_inclusive("-----END PRIVATE KEY-----")
-        .filter_map(|block| block.find("-----BEGIN").map(|i| block[i..].to_string()))
-        .nth(n)
-        .unwrap()
-}
-
-fn rsa_public_pem(private_pem: &str) -> String {
-    use aws_lc_rs::encoding::AsDer;
-    use aws_lc_rs::signature::KeyPair as _;
-    use base64::Engine;
-    let body: String = private_pem
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .unwrap();
-    let pair = aws_lc_rs::rsa::KeyPair::from_pkcs8(&der).unwrap();
-    let spki = pair.public_key().as_der().unwrap();
-    let b64 = base64::engine::general_purpose::STANDARD.encode(spki.as_ref());
-    let lines: Vec<String> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect();
-    format!(
-        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
-        lines.join("\n")
-    )
 }
 
 #[test]

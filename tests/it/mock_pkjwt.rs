@@ -18,7 +18,7 @@ const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-be
 const SEED_KEYS: &str = include_str!("../../src/mock/seed-keys.pem");
 
 /// The `n`th PEM block of the seed-key bundle.
-fn seed_private_pem(n: usize) -> String {
+pub fn seed_private_pem(n: usize) -> String {
     SEED_KEYS
         .split_inclusive("-----END PRIVATE KEY-----")
         .filter_map(|block| block.find("-----BEGIN").map(|i| block[i..].to_string()))
@@ -40,7 +40,7 @@ fn pem(label: &str, der: &[u8]) -> String {
 }
 
 /// The SPKI public key PEM of a PKCS#8 RSA private key PEM.
-fn rsa_public_pem(private_pem: &str) -> String {
+pub fn rsa_public_pem(private_pem: &str) -> String {
     let body: String = private_pem
         .lines()
         .filter(|l| !l.starts_with("-----"))
