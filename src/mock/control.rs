@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::endpoints::decide_device;
 use super::faults::FaultSpec;
 use super::http::{self as h, OAuthError, Req, Resp};
-use super::server::{lock, Shared};
+use super::state::{lock, Shared};
 use crate::secret::constant_time_eq;
 
 #[derive(Deserialize)]

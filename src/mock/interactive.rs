@@ -7,8 +7,9 @@
 
 use super::endpoints::{decide_device, deny_transaction, finish_transaction, normalize_user_code};
 use super::http::{self as h, escape, Req, Resp};
-use super::pages::{error_page, message_page, page, Transaction};
-use super::server::{lock, Shared};
+use super::pages::{error_page, message_page, page};
+use super::state::Transaction;
+use super::state::{lock, Shared};
 use super::tenant::UserConfig;
 use crate::secret::{constant_time_eq, s256};
 

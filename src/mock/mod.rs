@@ -41,7 +41,7 @@ pub use tenant::{
     PUBLIC_CLIENT_ID,
 };
 
-use server::{lock, Shared};
+use state::{lock, Shared};
 
 /// Why the mock tenant could not start or run.
 #[derive(Debug, thiserror::Error)]

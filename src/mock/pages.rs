@@ -7,22 +7,6 @@
 
 use super::http::escape;
 
-/// An `/authorize` request waiting for the user's choices in interactive mode.
-#[derive(Debug, Clone)]
-pub struct Transaction {
-    pub csrf: String,
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub state: Option<String>,
-    pub nonce: Option<String>,
-    pub scope: Vec<String>,
-    pub audience: Option<String>,
-    pub code_challenge: Option<String>,
-    /// Set once the user has picked an account.
-    pub user_id: Option<String>,
-    pub created_at: i64,
-}
-
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1b1b1b;background:#fff}\
 h1{font-size:1.4rem}button{font-size:1rem;padding:.5rem 1rem;margin:.25rem .5rem .25rem 0}\
 button:focus,input:focus{outline:3px solid #1a5fb4;outline-offset:2px}\

@@ -6,7 +6,7 @@
 //! armed faults, and routed to the endpoint modules; the control API under `/__mock/` is
 //! neither logged nor subject to faults.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Limited};
@@ -19,11 +19,9 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use super::faults::{Endpoint, FaultBook, FaultKind, FaultSpec};
+use super::faults::{Endpoint, FaultKind, FaultSpec};
 use super::http::{self as h, OAuthError, Params, Req, Resp};
-use super::keys::Keys;
-use super::state::{self, Clock, Randomness, RecordedRequest, RequestLog, State};
-use super::tenant::TenantConfig;
+use super::state::{self, lock, RecordedRequest, Shared};
 use super::{control, endpoints, interactive, Flavor};
 
 /// Largest request body accepted (larger → 413).
@@ -32,34 +30,6 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub const MAX_HEADERS: usize = 16 * 1024;
 /// Time a client gets to send its headers, and then its body.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Everything the handlers share.
-#[derive(Debug)]
-pub struct Shared {
-    /// The address the server listens on, which every request's `Host` must name.
-    pub addr: std::net::SocketAddr,
-    pub tenant: TenantConfig,
-    pub flavor: Flavor,
-    /// `http://127.0.0.1:PORT/` (auth0 flavor) or without the slash (rfc flavor).
-    pub issuer: String,
-    /// `http://127.0.0.1:PORT`, for endpoint URLs.
-    pub base: String,
-    pub control_token: String,
-    pub interactive: bool,
-    pub verbose: u8,
-    pub keys: Arc<Keys>,
-    pub clock: Clock,
-    pub rng: Randomness,
-    pub state: Mutex<State>,
-    pub log: Mutex<RequestLog>,
-    pub faults: Mutex<FaultBook>,
-}
-
-/// Locks a mutex, recovering the data if a panicking thread poisoned it: the state is plain
-/// data, and a test server that stops answering helps nobody.
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// What a handler decided.
 pub enum Outcome {

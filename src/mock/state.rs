@@ -6,13 +6,57 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
+
+/// Everything the handlers share.
+#[derive(Debug)]
+pub struct Shared {
+    /// The address the server listens on, which every request's `Host` must name.
+    pub addr: std::net::SocketAddr,
+    pub tenant: super::tenant::TenantConfig,
+    pub flavor: super::Flavor,
+    /// `http://127.0.0.1:PORT/` (auth0 flavor) or without the slash (rfc flavor).
+    pub issuer: String,
+    /// `http://127.0.0.1:PORT`, for endpoint URLs.
+    pub base: String,
+    pub control_token: String,
+    pub interactive: bool,
+    pub verbose: u8,
+    pub keys: Arc<super::keys::Keys>,
+    pub clock: Clock,
+    pub rng: Randomness,
+    pub state: Mutex<State>,
+    pub log: Mutex<RequestLog>,
+    pub faults: Mutex<super::faults::FaultBook>,
+}
+
+/// Locks a mutex, recovering the data if a panicking thread poisoned it: the state is plain
+/// data, and a test server that stops answering helps nobody.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// An `/authorize` request waiting for the user's choices in interactive mode.
+#[derive(Debug, Clone)]
+pub struct Transaction {
+    pub csrf: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub scope: Vec<String>,
+    pub audience: Option<String>,
+    pub code_challenge: Option<String>,
+    /// Set once the user has picked an account.
+    pub user_id: Option<String>,
+    pub created_at: i64,
+}
 
 /// Time as the mock sees it: the wall clock plus what `POST /__mock/clock` added.
 #[derive(Debug, Default)]
@@ -182,7 +226,7 @@ pub struct State {
     pub user_codes: HashMap<String, String>,
     pub access_tokens: HashMap<String, IssuedAccess>,
     /// Interactive mode: pending `/authorize` transactions by id.
-    pub transactions: HashMap<String, super::pages::Transaction>,
+    pub transactions: HashMap<String, Transaction>,
     /// `private_key_jwt`: `(client_id, jti)` of assertions already accepted → their `exp`,
     /// to refuse replays until they expire.
     pub assertion_jtis: HashMap<(String, String), i64>,

@@ -276,13 +276,13 @@ pub fn authorize(shared: &Shared, req: &Req, fault: Option<&FaultSpec>) -> Resp 
     )
 }
 
-pub(super) fn authz_transaction(shared: &Shared, a: AuthzRequest) -> pages::Transaction {
+pub(super) fn authz_transaction(shared: &Shared, a: AuthzRequest) -> Transaction {
     let hinted = a
         .login_hint
         .as_deref()
         .and_then(|hint| shared.tenant.user_by_hint(hint))
         .map(|u| u.user_id.clone());
-    pages::Transaction {
+    Transaction {
         csrf: shared.rng.token(24),
         client_id: a.client_id,
         redirect_uri: a.redirect_uri,
@@ -297,7 +297,7 @@ pub(super) fn authz_transaction(shared: &Shared, a: AuthzRequest) -> pages::Tran
 }
 
 /// Issues a code for a completed interactive transaction.
-pub fn finish_transaction(shared: &Shared, t: pages::Transaction, user_id: String) -> Resp {
+pub fn finish_transaction(shared: &Shared, t: Transaction, user_id: String) -> Resp {
     let authz = AuthzRequest {
         client_id: t.client_id,
         redirect_uri: t.redirect_uri,
@@ -319,7 +319,7 @@ pub fn finish_transaction(shared: &Shared, t: pages::Transaction, user_id: Strin
 }
 
 /// The user said no in interactive mode.
-pub fn deny_transaction(shared: &Shared, t: &pages::Transaction) -> Resp {
+pub fn deny_transaction(shared: &Shared, t: &Transaction) -> Resp {
     let e = OAuthError::new("access_denied", "User did not authorize the request");
     error_redirect(shared, &t.redirect_uri, t.state.as_deref(), &e)
 }

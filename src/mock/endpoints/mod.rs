@@ -14,8 +14,10 @@ use super::faults::{FaultKind, FaultSpec};
 use super::http::{self as h, OAuthError, Params, Req, Resp};
 use super::keys::KeySet;
 use super::pages;
-use super::server::{lock, Shared};
-use super::state::{AuthCode, DeviceAuth, DeviceDecision, Family, Grant, IssuedAccess, State};
+use super::state::{lock, Shared};
+use super::state::{
+    AuthCode, DeviceAuth, DeviceDecision, Family, Grant, IssuedAccess, State, Transaction,
+};
 use super::tenant::{
     AppType, AuthMethod, ClientConfig, UserConfig, DEFAULT_CONNECTION, GRANT_AUTHORIZATION_CODE,
     GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_PASSWORD, GRANT_PASSWORD_REALM,
