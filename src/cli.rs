@@ -35,13 +35,13 @@ pub struct Cli {
 /// The subcommands that work today.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Log in with the browser (authorization code + PKCE), store the session, print the tokens.
+    /// Log in (browser + PKCE; or --device, --client-credentials, --grant password), store the session, print the tokens.
     #[command(after_help = LOGIN_EXAMPLES)]
     Login(Box<LoginArgs>),
     /// Print a valid access token: cached, else refreshed, else (on a terminal) a new login.
     #[command(after_help = TOKEN_EXAMPLES)]
     Token(Box<TokenArgs>),
-    /// Force a refresh-token grant now, store and print the result.
+    /// Renew the session now (refresh token, or the client-credentials grant again); store and print it.
     Refresh(Box<RefreshArgs>),
     /// Delete the session; --revoke also revokes the refresh token at the provider.
     Logout(Box<LogoutArgs>),
