@@ -25,7 +25,15 @@ trap 'rm -rf "$scratch"' EXIT
 for target in $("${fuzz[@]}" list); do
   echo "== fuzz target $target: ${secs}s" >&2
   mkdir -p "$scratch/$target" "fuzz/corpus/$target"
-  "${fuzz[@]}" run "${build_flags[@]}" "$target" "$scratch/$target" "fuzz/corpus/$target" -- \
-    -max_total_time="$secs" -max_len=4096 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+  # libFuzzer reports every new coverage unit: keep that in a log, print its verdict.
+  log="$scratch/$target.log"
+  if ! "${fuzz[@]}" run "${build_flags[@]}" "$target" "$scratch/$target" "fuzz/corpus/$target" -- \
+    -max_total_time="$secs" -max_len=4096 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    > "$log" 2>&1; then
+    tail -n 60 "$log" >&2
+    echo "fuzz target $target FAILED: the input is in fuzz/artifacts/$target" >&2
+    exit 1
+  fi
+  grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" >&2 || true
 done
 echo "fuzzing done: no crash in any target (${secs}s each)" >&2
