@@ -451,4 +451,130 @@ mod tests {
         .unwrap_err();
         assert!(matches!(err, JwtError::Algorithm { .. }), "{err}");
     }
+
+    /// An RS256 id_token for client `c` of issuer `https://i/`, with `claims` merged in, and
+    /// the JWK that verifies it.
+    fn signed_id_token(claims: Value) -> (String, Jwk) {
+        let key = crate::mock::SigningKey::generate().unwrap();
+        let mut all = serde_json::json!({
+            "iss": "https://i/", "sub": "alice", "aud": "c",
+            "exp": crate::output::now_unix() + 600, "nonce": "n-1",
+        });
+        if let (Value::Object(map), Value::Object(more)) = (&mut all, claims) {
+            map.extend(more);
+        }
+        let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "kid": key.kid});
+        let token = key.sign(&header, &all).unwrap();
+        (token, serde_json::from_value(key.jwk.clone()).unwrap())
+    }
+
+    fn check(claims: Value, nonce: Option<&str>) -> Result<Value, JwtError> {
+        let (token, jwk) = signed_id_token(claims);
+        let nonce = nonce.map(Nonce::new);
+        verify_id_token(
+            &token,
+            &jwk,
+            &IdTokenExpectations {
+                issuer: "https://i/",
+                client_id: "c",
+                nonce: nonce.as_ref(),
+                leeway: 60,
+            },
+        )
+    }
+
+    fn refused_for(result: Result<Value, JwtError>, needle: &str) {
+        match result {
+            Err(JwtError::Invalid { check, .. }) => assert!(check.contains(needle), "{check}"),
+            other => panic!("expected a refusal naming {needle:?}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn azp_is_required_only_with_several_audiences() {
+        // One audience, even as an array, needs no `azp` (OIDC Core §3.1.3.7 step 4 and 5).
+        let claims = check(serde_json::json!({"aud": ["c"]}), Some("n-1")).unwrap();
+        assert_eq!(claims["sub"], "alice");
+        assert!(check(serde_json::json!({"aud": "c"}), None).is_ok());
+        // Several: `azp` must be this client.
+        assert!(check(serde_json::json!({"aud": ["c", "api"], "azp": "c"}), None).is_ok());
+        for azp in [serde_json::json!({"azp": "other"}), serde_json::json!({})] {
+            let mut claims = serde_json::json!({"aud": ["c", "api"]});
+            if let (Value::Object(map), Value::Object(more)) = (&mut claims, azp) {
+                map.extend(more);
+            }
+            refused_for(check(claims, None), "azp");
+        }
+    }
+
+    #[test]
+    fn the_nonce_must_be_this_logins() {
+        assert!(check(serde_json::json!({}), Some("n-1")).is_ok());
+        refused_for(check(serde_json::json!({}), Some("n-2")), "nonce");
+        refused_for(
+            check(serde_json::json!({"nonce": Value::Null}), Some("n-1")),
+            "nonce",
+        );
+        // A refresh expects no nonce: one in the token is not checked.
+        assert!(check(serde_json::json!({}), None).is_ok());
+    }
+
+    fn jwk(value: Value) -> Jwk {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn ec_and_okp_keys_fit_only_their_own_curve() {
+        let xy = URL_SAFE_NO_PAD.encode([7u8; 32]);
+        let ec = |crv: &str| jwk(serde_json::json!({"kty": "EC", "crv": crv, "x": xy, "y": xy}));
+        assert!(key_fits(&ec("P-256"), Algorithm::ES256).is_ok());
+        assert!(key_fits(&ec("P-384"), Algorithm::ES384).is_ok());
+        assert!(key_fits(&ec("P-384"), Algorithm::ES256).is_err());
+        assert!(key_fits(&ec("P-256"), Algorithm::ES384).is_err());
+        assert!(key_fits(&ec("P-256"), Algorithm::EdDSA).is_err());
+
+        let okp = |crv: &str| jwk(serde_json::json!({"kty": "OKP", "crv": crv, "x": xy}));
+        assert!(key_fits(&okp("Ed25519"), Algorithm::EdDSA).is_ok());
+        assert!(key_fits(&okp("P-256"), Algorithm::EdDSA).is_err());
+        assert!(key_fits(&okp("Ed25519"), Algorithm::ES256).is_err());
+    }
+
+    #[test]
+    fn rsa_size_counts_bits_not_bytes() {
+        // 256 bytes whose top byte is 0x7f: 2047 bits, one short of the floor.
+        let mut n = [0xc5u8; 256];
+        n[0] = 0x7f;
+        let short =
+            jwk(serde_json::json!({"kty": "RSA", "e": "AQAB", "n": URL_SAFE_NO_PAD.encode(n)}));
+        let err = key_fits(&short, Algorithm::RS256).unwrap_err();
+        assert!(err.contains("2047 bits"), "{err}");
+        // A leading zero byte (a signed big-endian encoding) does not count.
+        let mut padded = vec![0u8];
+        padded.extend([0xc5u8; 256]);
+        let ok = jwk(
+            serde_json::json!({"kty": "RSA", "e": "AQAB", "n": URL_SAFE_NO_PAD.encode(&padded)}),
+        );
+        assert!(key_fits(&ok, Algorithm::RS256).is_ok());
+        assert_eq!(rsa_bits(&padded), 2048);
+        assert_eq!(rsa_bits(&[0, 0]), 0);
+    }
+
+    #[test]
+    fn without_a_kid_and_no_fitting_key_the_key_is_unknown() {
+        // UnknownKey (not a `kid` check failure) is what lets the caller refetch the JWKS once.
+        let enc = rsa_jwk(256, serde_json::json!({"use": "enc"}));
+        let set = JwkSet { keys: vec![enc] };
+        assert!(matches!(
+            select_key("t", &set, &Header::new(Algorithm::RS256)),
+            Err(JwtError::UnknownKey { .. })
+        ));
+        assert!(matches!(
+            select_key(
+                "t",
+                &JwkSet { keys: vec![] },
+                &Header::new(Algorithm::RS256)
+            ),
+            Err(JwtError::UnknownKey { .. })
+        ));
+    }
 }

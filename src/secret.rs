@@ -270,4 +270,26 @@ mod tests {
         assert!(!constant_time_eq("abc", "abd"));
         assert!(!constant_time_eq("abc", "ab"));
     }
+
+    #[test]
+    fn constant_time_eq_differences_do_not_cancel_out() {
+        // Two differing bytes with the same XOR: OR-ing the differences keeps them, a sum or an
+        // XOR of them would not (a forged state would then match).
+        assert!(!constant_time_eq("ab", "ba"));
+        assert!(!constant_time_eq("state-xy", "state-yx"));
+        assert!(constant_time_eq("", ""));
+    }
+
+    #[test]
+    fn auth_method_names_are_the_discovery_names() {
+        for method in [
+            AuthMethod::ClientSecretPost,
+            AuthMethod::ClientSecretBasic,
+            AuthMethod::PrivateKeyJwt,
+        ] {
+            let serde_name = serde_json::to_value(method).unwrap();
+            assert_eq!(serde_name, method.as_str(), "{method:?}");
+        }
+        assert_eq!(AuthMethod::PrivateKeyJwt.as_str(), "private_key_jwt");
+    }
 }

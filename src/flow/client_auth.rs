@@ -282,4 +282,19 @@ mod tests {
             AuthMethod::ClientSecretPost
         );
     }
+
+    #[test]
+    fn discovery_listing_post_before_basic_picks_post() {
+        let mut endpoints =
+            crate::discovery::auth0_defaults(&Url::parse("https://t.example/").unwrap());
+        endpoints.token_auth_methods = Some(vec![
+            "private_key_jwt".into(),
+            "client_secret_post".into(),
+            "client_secret_basic".into(),
+        ]);
+        assert_eq!(
+            default_secret_method(&endpoints),
+            AuthMethod::ClientSecretPost
+        );
+    }
 }

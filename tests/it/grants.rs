@@ -528,3 +528,29 @@ fn wait_until_reading(issuer: &str) {
     }
     panic!("authcli never waited for the password");
 }
+
+/// An empty variable is no secret: renewal refuses it like an unset one, before any request
+/// (an empty `client_secret` would otherwise go to the provider).
+#[test]
+fn client_credentials_renewal_with_an_empty_env_secret_is_login_required() {
+    let tenant = Tenant::start();
+    let home = TempDir::new("cc-env-empty");
+    let mut cmd = m2m_login(&tenant, &home, &[]);
+    cmd.env("AUTHCLI_CLIENT_SECRET", M2M_SECRET);
+    let out = run(cmd);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(grants_of(&tenant, "client_credentials").len(), 1);
+
+    let mut cmd = authcli(home.path());
+    cmd.args(["token", "--force-refresh"])
+        .env("AUTHCLI_CLIENT_SECRET", "");
+    let out = run(cmd);
+    assert_eq!(out.code, Some(4), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("AUTHCLI_CLIENT_SECRET"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert_eq!(grants_of(&tenant, "client_credentials").len(), 1);
+}

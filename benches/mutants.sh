@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Mutation testing of the security-critical code (issue 11 §4), one file at a time with only
+# the tests that exercise it, so each run fits a small machine. Needs cargo-mutants
+# (`cargo install cargo-mutants --locked`). Settings: .cargo/mutants.toml.
+#
+#   benches/mutants.sh            # every file below, in order
+#   benches/mutants.sh jwt        # one of: jwt refresh loopback client_auth secret
+#   benches/mutants.sh jwt --list # extra arguments go to cargo mutants (before the `--`)
+#
+# The tree is copied (never mutated in place); CARGO_TARGET_DIR points at this tree's
+# target/ so the copy reuses the built dependencies. Results: mutants.out/<name>/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+# The copies build into this tree's target/: a file edited here during a run is older than
+# that build and cargo would call the crate fresh. Touching one file on exit makes it rebuild.
+trap 'touch src/lib.rs tests/it/main.rs' EXIT
+
+run() { # name file cargo-test-args...
+  local name=$1 file=$2
+  shift 2
+  local args=() test=()
+  while (($#)) && [[ $1 != -- ]]; do args+=("$1"); shift; done
+  (($#)) && shift
+  test=("$@")
+  mkdir -p mutants.out
+  cargo mutants --no-shuffle -j 1 --file "$file" --output "mutants.out/$name" \
+    "${args[@]}" "${EXTRA[@]}" -- "${test[@]}"
+}
+
+# The security checks of jwt.rs (exit codes, message text and the list of algorithms are not).
+JWT_RE='(replace|in) (parse_header|key_fits|rsa_bits|select_key|decoding_key|verify_signature|verify_id_token)\b'
+# The listener's checks: Host, path, state, RFC 9207 iss, code present, unambiguous query.
+LOOPBACK_RE='(delete !|replace && with \|\||replace != with ==) in Handler::handle$'
+LOOPBACK_RE+='|(delete !|delete match arm \(None, true\)|replace match guard iss[^,]* with false|replace != with ==) in Handler::callback$'
+LOOPBACK_RE+='|replace parse_callback_query -> |delete match arm "(code|state|iss)" in parse_callback_query'
+
+want=${1:-all}
+(($#)) && shift
+EXTRA=("$@")
+
+# name file [cargo-mutants args] -- cargo test args (targets, then -- libtest filters)
+case_jwt() { run jwt src/jwt.rs --re "$JWT_RE" -- --lib --test it -- jwt:: id_token:: verify::; }
+case_refresh() { run refresh src/flow/refresh.rs -- --lib --test it -- refresh; }
+case_loopback() { run loopback src/loopback.rs --re "$LOOPBACK_RE" -- --lib --test it -- loopback:: id_token:: \
+  harden::fixed_paths harden::pasted_url harden::second_request harden::start_url harden::a_flood \
+  login::hostile login::wrong_state login::error_callback login::callback_page login::localhost_redirect; }
+case_client_auth() { run client_auth src/flow/client_auth.rs -- --lib --test it -- client_auth:: grants::; }
+case_secret() { run secret src/secret.rs -- --lib -- secret::; }
+
+case $want in
+  all) for n in jwt refresh loopback client_auth secret; do "case_$n"; done ;;
+  jwt | refresh | loopback | client_auth | secret) "case_$want" ;;
+  *) echo "usage: $0 [all|jwt|refresh|loopback|client_auth|secret] [cargo-mutants args]" >&2; exit 2 ;;
+esac
