@@ -225,14 +225,10 @@ fn read_secret_file(path: &std::path::Path) -> Result<ClientSecret, ClientAuthEr
 
 /// Reads one secret line from stdin (`--client-secret-stdin`, `--password-stdin`).
 pub fn read_stdin_line(what: &str) -> Result<ClientSecret, ClientAuthError> {
-    let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
-        .map_err(|source| ClientAuthError::File {
-            path: "stdin".into(),
-            source,
-        })?;
-    let line = line.trim_end_matches(['\r', '\n']);
+    let line = super::stdin_line().map_err(|source| ClientAuthError::File {
+        path: "stdin".into(),
+        source,
+    })?;
     if line.is_empty() {
         return Err(ClientAuthError::Empty {
             from: format!("stdin ({what})"),

@@ -109,6 +109,15 @@ impl FlowError {
     }
 }
 
+/// The first line of stdin without its line ending (`--client-secret-stdin`, `--password-stdin`).
+fn stdin_line() -> std::io::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let len = line.trim_end_matches(['\r', '\n']).len();
+    line.truncate(len);
+    Ok(line)
+}
+
 /// Tokens obtained by a grant, with absolute expiry.
 #[derive(Debug, Clone)]
 pub struct TokenSet {

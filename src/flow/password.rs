@@ -66,11 +66,7 @@ pub fn read_password(
     use std::io::IsTerminal;
     let text = match input {
         crate::config::PasswordInput::Stdin => {
-            let mut line = String::new();
-            std::io::stdin()
-                .read_line(&mut line)
-                .map_err(|e| FlowError::Password(e.to_string()))?;
-            line.trim_end_matches(['\r', '\n']).to_string()
+            super::stdin_line().map_err(|e| FlowError::Password(e.to_string()))?
         }
         crate::config::PasswordInput::Prompt => {
             if !std::io::stdin().is_terminal() {
