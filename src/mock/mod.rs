@@ -1,7 +1,7 @@
 //! The mock tenant: an Auth0-shaped authorization server for tests, CI and demos (SPEC §8).
 //!
-//! [`MockTenant::start`] binds (port 0 = random), runs the server on its own thread with its
-//! own tokio runtime, returns once it listens and shuts down when dropped, so a test can start
+//! [`MockTenant::start`] binds (port 0 = random), runs the server on worker threads of its
+//! own (a single-threaded tokio runtime each), returns once it listens and shuts down when dropped, so a test can start
 //! one in a line, as with wiremock. `authcli mock-tenant` ([`run`]) wraps the same type: it
 //! prints the issuer URL as its one line of stdout, optionally writes a ready file, and exits
 //! cleanly on SIGTERM or Ctrl-C. The server must never be reachable beyond loopback by
@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 
 use crate::exit::ExitCode;
 
@@ -249,8 +249,9 @@ impl TryFrom<&MockTenantArgs> for MockOptions {
 pub struct MockTenant {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// Dropping (or sending on) it stops every worker.
+    shutdown: Option<watch::Sender<()>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl MockTenant {
@@ -288,19 +289,28 @@ impl MockTenant {
         std_listener
             .set_nonblocking(true)
             .map_err(MockError::Runtime)?;
+        // One single-threaded runtime per worker thread, all accepting on the same socket
+        // (thread per core), rather than tokio's work-stealing runtime: the mock's requests
+        // are short and independent, and `rt-multi-thread` would link libm into every
+        // `authcli` (its scheduler calls `pow`), one more shared library for the dynamic
+        // loader on each `authcli token` (SPEC §10).
         let workers = std::thread::available_parallelism()
             .map(|n| n.get().min(4))
             .unwrap_or(2);
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(workers)
-            .thread_name("mock-tenant")
-            .enable_all()
-            .build()
-            .map_err(MockError::Runtime)?;
-        let listener = {
-            let _guard = runtime.enter();
-            tokio::net::TcpListener::from_std(std_listener).map_err(MockError::Runtime)?
-        };
+        let mut runtimes = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(MockError::Runtime)?;
+            let listener = {
+                let _guard = runtime.enter();
+                let own = std_listener.try_clone().map_err(MockError::Runtime)?;
+                tokio::net::TcpListener::from_std(own).map_err(MockError::Runtime)?
+            };
+            runtimes.push((runtime, listener));
+        }
+        drop(std_listener);
 
         let base = format!("http://{}", public_host(addr));
         let issuer = match opts.flavor {
@@ -333,21 +343,25 @@ impl MockTenant {
             faults: Mutex::new(book),
         });
 
-        let (tx, rx) = oneshot::channel();
-        let for_thread = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("mock-tenant-main".into())
-            .spawn(move || {
-                runtime.block_on(server::serve(listener, for_thread, rx));
-                // Hung requests (fault `hang`) would otherwise keep the runtime alive.
-                runtime.shutdown_timeout(std::time::Duration::from_millis(200));
-            })
-            .map_err(MockError::Runtime)?;
+        let (tx, rx) = watch::channel(());
+        let mut threads = Vec::with_capacity(runtimes.len());
+        for (runtime, listener) in runtimes {
+            let (shared, rx) = (Arc::clone(&shared), rx.clone());
+            let thread = std::thread::Builder::new()
+                .name("mock-tenant".into())
+                .spawn(move || {
+                    runtime.block_on(server::serve(listener, shared, rx));
+                    // Hung requests (fault `hang`) would otherwise keep the runtime alive.
+                    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+                })
+                .map_err(MockError::Runtime)?;
+            threads.push(thread);
+        }
         Ok(MockTenant {
             shared,
             addr,
             shutdown: Some(tx),
-            thread: Some(thread),
+            threads,
         })
     }
 
@@ -434,7 +448,7 @@ impl MockTenant {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        if let Some(t) = self.thread.take() {
+        for t in self.threads.drain(..) {
             let _ = t.join();
         }
     }

@@ -17,7 +17,7 @@ use hyper::service::service_fn;
 use hyper::{Method, Request};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 
 use super::faults::{Endpoint, FaultKind, FaultSpec};
 use super::http::{self as h, OAuthError, Params, Req, Resp};
@@ -51,15 +51,11 @@ impl From<Resp> for Outcome {
 #[error("connection dropped by an injected fault")]
 pub struct Dropped;
 
-/// Accepts connections until `shutdown` fires.
-pub async fn serve(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    mut shutdown: oneshot::Receiver<()>,
-) {
+/// Accepts connections until `shutdown` fires (a send, or the sender dropped).
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: watch::Receiver<()>) {
     loop {
         tokio::select! {
-            _ = &mut shutdown => break,
+            _ = shutdown.changed() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let _ = stream.set_nodelay(true);
