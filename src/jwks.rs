@@ -63,7 +63,7 @@ pub fn cache_dir() -> Option<PathBuf> {
 /// The entry's file: a hash of the URL, so no URL text reaches the file system.
 fn entry_path(dir: &Path, url: &Url) -> PathBuf {
     let digest = Sha256::digest(url.as_str().as_bytes());
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let hex = crate::hex::lower(&digest[..16]);
     dir.join(format!("{hex}.json"))
 }
 

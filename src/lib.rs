@@ -20,6 +20,7 @@ pub mod config;
 pub mod discovery;
 pub mod exit;
 pub mod flow;
+mod hex;
 pub mod html;
 pub mod http;
 pub mod jwks;

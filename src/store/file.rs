@@ -154,8 +154,7 @@ impl FileStore {
     }
 
     fn current_path(&self, profile: &str) -> PathBuf {
-        let digest = sha2::Sha256::digest(profile.as_bytes());
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::hex::lower(&sha2::Sha256::digest(profile.as_bytes()));
         self.dir.join(format!("{hex}.{CURRENT_EXT}"))
     }
 

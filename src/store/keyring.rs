@@ -493,10 +493,7 @@ fn previous_manifest(backend: &dyn KeyringBackend, stem: &str) -> Result<Option<
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::hex::lower(&Sha256::digest(bytes))
 }
 
 #[cfg(test)]

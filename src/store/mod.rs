@@ -13,7 +13,6 @@ mod file;
 mod keyring;
 
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -85,12 +84,7 @@ impl SessionKey {
         for scope in &self.scopes {
             field(&mut h, scope);
         }
-        let mut stem = String::with_capacity(64);
-        for byte in h.finalize() {
-            // Writing to a String cannot fail.
-            let _ = write!(stem, "{byte:02x}");
-        }
-        stem
+        crate::hex::lower(&h.finalize())
     }
 }
 

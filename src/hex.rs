@@ -1,0 +1,25 @@
+//! Lower-case hex for the SHA-256 digests that name session files, keychain entries and cache
+//! files. Every `authcli token` computes two of these, so one table lookup per nibble rather
+//! than a `format!` per byte.
+
+/// `bytes` as lower-case hex, two characters per byte.
+pub(crate) fn lower(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn matches_the_formatter_for_every_byte() {
+        let all: Vec<u8> = (0..=255).collect();
+        let expected: String = all.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(super::lower(&all), expected);
+        assert_eq!(super::lower(&[]), "");
+    }
+}
