@@ -4,14 +4,18 @@
 # (`cargo install cargo-mutants --locked`). Settings: .cargo/mutants.toml.
 #
 #   benches/mutants.sh            # every file below, in order
-#   benches/mutants.sh jwt        # one of: jwt refresh loopback client_auth secret
+#   benches/mutants.sh jwt        # one of: jwt refresh loopback client_auth secret session
+#                                 #   store store_file mock_token
 #   benches/mutants.sh jwt --list # extra arguments go to cargo mutants (before the `--`)
 #
-# The tree is copied (never mutated in place); CARGO_TARGET_DIR points at this tree's
-# target/ so the copy reuses the built dependencies. Results: mutants.out/<name>/.
+# The tree is copied (never mutated in place); CARGO_TARGET_DIR points at target/mutants in
+# this tree, so every copy reuses the dependencies built there, and builds without debug info
+# (a third faster to build and link per mutant). Results: mutants.out/<name>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target/mutants}"
+export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-0}"
+export CARGO_PROFILE_TEST_DEBUG="${CARGO_PROFILE_TEST_DEBUG:-0}"
 # The copies build into this tree's target/: a file edited here during a run is older than
 # that build and cargo would call the crate fresh. Touching one file on exit makes it rebuild.
 trap 'touch src/lib.rs tests/it/main.rs' EXIT
@@ -35,6 +39,10 @@ LOOPBACK_RE='(delete !|replace && with \|\||replace != with ==) in Handler::hand
 LOOPBACK_RE+='|(delete !|delete match arm \(None, true\)|replace match guard iss[^,]* with false|replace != with ==) in Handler::callback$'
 LOOPBACK_RE+='|replace parse_callback_query -> |delete match arm "(code|state|iss)" in parse_callback_query'
 
+# The store's file-system defences: private modes, no symlinks followed, ownership, atomic
+# replacement, locking.
+STORE_FILE_RE='in (read_private_file|open_no_follow|not_followed|private_options|FileStore::ensure_dir|write_atomic|create_temp_file|same_file|sync_dir|FileStore::lock|is_stem)\b'
+
 want=${1:-all}
 (($#)) && shift
 EXTRA=("$@")
@@ -47,9 +55,17 @@ case_loopback() { run loopback src/loopback.rs --re "$LOOPBACK_RE" -- --lib --te
   login::hostile login::wrong_state login::error_callback login::callback_page login::localhost_redirect; }
 case_client_auth() { run client_auth src/flow/client_auth.rs -- --lib --test it -- client_auth:: grants::; }
 case_secret() { run secret src/secret.rs -- --lib -- secret::; }
+case_session() { run session src/session.rs -- --lib --test it -- session sessions:: grants:: id_token:: \
+  cli_surface:: ux:: login::; }
+case_store() { run store src/store/mod.rs -- --lib --test it -- store sessions:: store_; }
+case_store_file() { run store_file src/store/file.rs --re "$STORE_FILE_RE" -- --lib --test it -- store sessions:: \
+  store_; }
+case_mock_token() { run mock_token src/mock/endpoints/token.rs -- --lib --test it -- mock:: mock_ grants:: \
+  login:: id_token::; }
 
+names="jwt refresh loopback client_auth secret session store store_file mock_token"
 case $want in
-  all) for n in jwt refresh loopback client_auth secret; do "case_$n"; done ;;
-  jwt | refresh | loopback | client_auth | secret) "case_$want" ;;
-  *) echo "usage: $0 [all|jwt|refresh|loopback|client_auth|secret] [cargo-mutants args]" >&2; exit 2 ;;
+  all) for n in $names; do "case_$n"; done ;;
+  jwt | refresh | loopback | client_auth | secret | session | store | store_file | mock_token) "case_$want" ;;
+  *) echo "usage: $0 [all|${names// /|}] [cargo-mutants args]" >&2; exit 2 ;;
 esac
