@@ -261,6 +261,9 @@ impl MockTenant {
         if !opts.host.is_loopback() && !opts.allow_remote {
             return Err(MockError::Remote(opts.host));
         }
+        // aws-lc's CPU feature detection, which the build leaves to first use (see
+        // .cargo/config.toml): without it, RSA signing takes the portable, slower code.
+        aws_lc_rs::init();
         let fixed = match &opts.signing_key_pem {
             Some(pem) => Some(SigningKey::from_pem(pem).map_err(|message| {
                 MockError::SigningKey {
@@ -289,28 +292,27 @@ impl MockTenant {
         std_listener
             .set_nonblocking(true)
             .map_err(MockError::Runtime)?;
-        // One single-threaded runtime per worker thread, all accepting on the same socket
-        // (thread per core), rather than tokio's work-stealing runtime: the mock's requests
-        // are short and independent, and `rt-multi-thread` would link libm into every
-        // `authcli` (its scheduler calls `pow`), one more shared library for the dynamic
-        // loader on each `authcli token` (SPEC §10).
+        // One single-threaded runtime per worker thread (thread per core); the first also
+        // accepts, and hands connections to the workers in turn. Not tokio's work-stealing
+        // runtime: the mock's requests are short and independent, and `rt-multi-thread` would
+        // link libm into every `authcli` (its scheduler calls `pow`), one more shared library
+        // for the dynamic loader on each `authcli token` (SPEC §10).
         let workers = std::thread::available_parallelism()
             .map(|n| n.get().min(4))
             .unwrap_or(2);
-        let mut runtimes = Vec::with_capacity(workers);
-        for _ in 0..workers {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(MockError::Runtime)?;
-            let listener = {
-                let _guard = runtime.enter();
-                let own = std_listener.try_clone().map_err(MockError::Runtime)?;
-                tokio::net::TcpListener::from_std(own).map_err(MockError::Runtime)?
-            };
-            runtimes.push((runtime, listener));
-        }
-        drop(std_listener);
+        let runtimes = (0..workers)
+            .map(|_| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(MockError::Runtime)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let handles: Vec<_> = runtimes.iter().map(|rt| rt.handle().clone()).collect();
+        let listener = {
+            let _guard = handles[0].enter();
+            tokio::net::TcpListener::from_std(std_listener).map_err(MockError::Runtime)?
+        };
 
         let base = format!("http://{}", public_host(addr));
         let issuer = match opts.flavor {
@@ -344,13 +346,25 @@ impl MockTenant {
         });
 
         let (tx, rx) = watch::channel(());
+        let mut accept = Some(server::serve(
+            listener,
+            Arc::clone(&shared),
+            rx.clone(),
+            handles,
+        ));
         let mut threads = Vec::with_capacity(runtimes.len());
-        for (runtime, listener) in runtimes {
-            let (shared, rx) = (Arc::clone(&shared), rx.clone());
+        for runtime in runtimes {
+            let (accept, mut rx) = (accept.take(), rx.clone());
             let thread = std::thread::Builder::new()
                 .name("mock-tenant".into())
                 .spawn(move || {
-                    runtime.block_on(server::serve(listener, shared, rx));
+                    match accept {
+                        Some(serve) => runtime.block_on(serve),
+                        // The others run the connections they are handed until shutdown.
+                        None => runtime.block_on(async move {
+                            let _ = rx.changed().await;
+                        }),
+                    }
                     // Hung requests (fault `hang`) would otherwise keep the runtime alive.
                     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
                 })

@@ -51,8 +51,16 @@ impl From<Resp> for Outcome {
 #[error("connection dropped by an injected fault")]
 pub struct Dropped;
 
-/// Accepts connections until `shutdown` fires (a send, or the sender dropped).
-pub async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: watch::Receiver<()>) {
+/// Accepts connections until `shutdown` fires (a send, or the sender dropped), and runs each
+/// on the next of `workers` in turn, so that two busy connections never share one thread
+/// while another idles (RSA signing is most of a token request's CPU).
+pub async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<()>,
+    workers: Vec<tokio::runtime::Handle>,
+) {
+    let mut next = 0;
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
@@ -60,7 +68,9 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: wat
                 Ok((stream, _)) => {
                     let _ = stream.set_nodelay(true);
                     let shared = Arc::clone(&shared);
-                    tokio::spawn(async move {
+                    let worker = &workers[next % workers.len()];
+                    next = next.wrapping_add(1);
+                    worker.spawn(async move {
                         let svc = service_fn(move |req| handle(Arc::clone(&shared), req));
                         let mut builder = http1::Builder::new();
                         builder
