@@ -42,6 +42,11 @@ LOOPBACK_RE+='|replace parse_callback_query -> |delete match arm "(code|state|is
 # The store's file-system defences: private modes, no symlinks followed, ownership, atomic
 # replacement, locking.
 STORE_FILE_RE='in (read_private_file|open_no_follow|not_followed|private_options|FileStore::ensure_dir|write_atomic|create_temp_file|same_file|sync_dir|FileStore::lock|is_stem)\b'
+# The mock's token endpoint refusing what a real provider refuses (wrong verifier, reused or
+# foreign code, wrong redirect_uri, rotated refresh token, wrong client, wrong password, used or
+# denied device code); not the device polling arithmetic or scope bookkeeping.
+MOCK_TOKEN_RE='in (valid_verifier|exchange_code|refresh|client_credentials|password|token_inner)$'
+MOCK_TOKEN_RE+='|(replace != with ==|delete match arm .*) in poll_device$'
 
 want=${1:-all}
 (($#)) && shift
@@ -60,8 +65,8 @@ case_session() { run session src/session.rs -- --lib --test it -- session sessio
 case_store() { run store src/store/mod.rs -- --lib --test it -- store sessions:: store_; }
 case_store_file() { run store_file src/store/file.rs --re "$STORE_FILE_RE" -- --lib --test it -- store sessions:: \
   store_; }
-case_mock_token() { run mock_token src/mock/endpoints/token.rs -- --lib --test it -- mock:: mock_ grants:: \
-  login:: id_token::; }
+case_mock_token() { run mock_token src/mock/endpoints/token.rs --re "$MOCK_TOKEN_RE" -- --lib --test it -- mock:: \
+  mock_tenant:: mock_grants:: mock_faults:: mock_pkjwt:: mock_password::; }
 
 names="jwt refresh loopback client_auth secret session store store_file mock_token"
 case $want in
