@@ -598,6 +598,58 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
+    fn private_test_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "authcli-{name}-{}-{}",
+            std::process::id(),
+            crate::secret::random_urlsafe(6)
+        ));
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn write_private(path: &Path, len: u64) {
+        let file = private_options().write(true).create(true).open(path).unwrap();
+        file.set_len(len).unwrap();
+    }
+
+    #[test]
+    fn the_size_limit_admits_exactly_the_maximum() {
+        let dir = private_test_dir("size-limit");
+        let (at_limit, over) = (dir.join("at.json"), dir.join("over.json"));
+        write_private(&at_limit, MAX_SESSION_BYTES);
+        write_private(&over, MAX_SESSION_BYTES + 1);
+        let read = read_private_file(&at_limit).unwrap().unwrap();
+        assert_eq!(read.len() as u64, MAX_SESSION_BYTES);
+        let err = read_private_file(&over).unwrap_err();
+        assert!(err.contains("too large"), "{err}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_path_that_cannot_be_inspected_is_an_error_not_a_missing_session() {
+        // A regular file where the sessions directory should be: lstat fails with ENOTDIR
+        // (running as root rules out a permission error). "Not found" would hide the problem
+        // behind "not logged in".
+        let dir = private_test_dir("not-a-dir");
+        let file = dir.join("sessions");
+        fs::write(&file, b"").unwrap();
+        let err = read_private_file(&file.join("x.json")).unwrap_err();
+        assert!(err.contains("cannot be inspected"), "{err}");
+        assert_eq!(read_private_file(&dir.join("absent.json")), Ok(None));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_temp_file_in_a_missing_directory_is_an_error_not_a_retry() {
+        let dir = private_test_dir("temp-missing");
+        let missing = dir.join("missing");
+        let err = create_temp_file(&missing, &missing.join("x.json")).unwrap_err();
+        assert!(err.to_string().contains("temporary file"), "{err}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn temp_files_are_unique_and_private() {
         let dir = std::env::temp_dir().join(format!("authcli-temp-test-{}", std::process::id()));
