@@ -151,6 +151,35 @@ fn a_code_is_good_for_60_seconds_on_the_mock_clock_and_no_longer() {
 }
 
 #[test]
+fn a_verifier_outside_rfc_7636_is_refused_even_when_its_challenge_matches() {
+    use base64::Engine;
+    use sha2::Digest;
+    let t = start();
+    // RFC 7636 §4.1: 43 to 128 characters of [A-Za-z0-9-._~]. Each of these matches the
+    // challenge it was sent with, so only the format check can refuse it.
+    let too_short = "a".repeat(42);
+    let too_long = "a".repeat(129);
+    let bad_char = format!("{}+", "a".repeat(42));
+    for verifier in [too_short, too_long, bad_char] {
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(verifier.as_bytes()));
+        let code = code(&t, &[("code_challenge", Some(&challenge))]);
+        let (status, body) = token(
+            &t,
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", "authcli-test"),
+                ("code", &code),
+                ("redirect_uri", CALLBACK),
+                ("code_verifier", &verifier),
+            ],
+        );
+        assert_eq!(status, 403, "{verifier}: {body}");
+        assert_eq!(body["error_description"], "Failed to verify code verifier");
+    }
+}
+
+#[test]
 fn wrong_or_missing_verifier_gets_403_failed_to_verify() {
     let t = start();
     let code1 = code(&t, &[]);
