@@ -609,7 +609,11 @@ mod tests {
     }
 
     fn write_private(path: &Path, len: u64) {
-        let file = private_options().write(true).create(true).open(path).unwrap();
+        let file = private_options()
+            .write(true)
+            .create(true)
+            .open(path)
+            .unwrap();
         file.set_len(len).unwrap();
     }
 
