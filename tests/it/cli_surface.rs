@@ -362,6 +362,36 @@ fn token_picks_the_session_its_options_select() {
         "{}",
         out.stderr
     );
+
+    // A login at a second provider becomes current; --issuer still reaches the first one's.
+    let other = Tenant::start();
+    let elsewhere: Value = serde_json::from_str(&login_ok(&other, &home, &[]).stdout).unwrap();
+    let token_of = |v: &Value| v["access_token"].as_str().unwrap().to_string();
+    let out = authcli_run(&home, &["token", "--audience", AUDIENCE]);
+    assert_eq!(out.stdout.trim(), token_of(&elsewhere));
+    let out = authcli_run(
+        &home,
+        &["token", "--issuer", &tenant.issuer, "--audience", AUDIENCE],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.stdout.trim(), token_of(&api));
+    // --scope picks the session with exactly those scopes.
+    let out = authcli_run(
+        &home,
+        &[
+            "token",
+            "--issuer",
+            &tenant.issuer,
+            "--scope",
+            "openid offline_access",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.stdout.trim(), token_of(&plain));
+    // A client id no session has is "login required" too.
+    let out = authcli_run(&home, &["token", "--client-id", "another-client"]);
+    assert_eq!(out.code, Some(4), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
 }
 
 #[test]
