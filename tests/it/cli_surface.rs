@@ -537,3 +537,25 @@ fn demo_logs_in_against_its_own_mock_and_stores_nothing() {
     }
     assert!(session_files(home.path()).is_empty());
 }
+
+#[test]
+fn not_logged_in_names_the_profile_in_its_login_hint() {
+    let home = TempDir::new("hint-profile");
+    std::fs::write(
+        home.path().join("config.toml"),
+        "[profiles.work]\nissuer = \"https://work.example.test/\"\nclient_id = \"work-cli\"\n",
+    )
+    .unwrap();
+    let out = authcli_run(&home, &["token", "--profile", "work"]);
+    assert_eq!(out.code, Some(4), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "authcli login --issuer https://work.example.test/ --client-id work-cli --profile work"
+        ),
+        "{}",
+        out.stderr
+    );
+    let out = authcli_run(&home, &["token"]);
+    assert_eq!(out.code, Some(4), "{}", out.stderr);
+    assert!(!out.stderr.contains("--profile"), "{}", out.stderr);
+}
