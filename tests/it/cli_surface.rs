@@ -392,6 +392,26 @@ fn token_picks_the_session_its_options_select() {
     let out = authcli_run(&home, &["token", "--client-id", "another-client"]);
     assert_eq!(out.code, Some(4), "{}", out.stderr);
     assert!(out.stdout.is_empty());
+
+    // When the current session does not fit, the most recent one that does: the first
+    // provider's two sessions a minute apart, one way and then the other.
+    let first_provider = |newest_has_audience: bool| {
+        for file in session_files(home.path()) {
+            edit_session(&file, |s| {
+                if s["key"]["issuer"] == json!(tenant.issuer) {
+                    let newest = s["key"]["audience"].is_null() != newest_has_audience;
+                    s["obtained_at"] = json!(now() - if newest { 60 } else { 120 });
+                }
+            });
+        }
+        authcli_run(&home, &["token", "--issuer", &tenant.issuer])
+    };
+    let out = first_provider(false);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.stdout.trim(), token_of(&plain));
+    let out = first_provider(true);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.stdout.trim(), token_of(&api));
 }
 
 #[test]
