@@ -8,7 +8,7 @@
 use serde_json::{json, Value};
 
 use crate::support::{
-    authcli, browse_plain, run, session_files, start_login, Finished, TempDir, Tenant,
+    authcli, browse_plain, edit_session, run, session_files, start_login, Finished, TempDir, Tenant,
 };
 
 const JWKS_PATH: &str = "/.well-known/jwks.json";
@@ -168,6 +168,48 @@ fn login_refuses_an_unknown_kid_after_at_most_one_jwks_refetch() {
         (1..=2).contains(&fetches),
         "{fetches} JWKS fetches for one login"
     );
+}
+
+/// The refresh binds the new id_token to the session's user: a provider that answers a
+/// refresh for somebody else (here: the session was Mallory's, the provider says Alice) is
+/// refused, and the session stays as it was.
+#[test]
+fn refresh_refuses_an_id_token_for_another_subject() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let tenant = Tenant::start();
+    let home = TempDir::new("idt-subject");
+    let mut running = start_login(&tenant, &home, &[]);
+    browse_plain(&running.start_url());
+    let login = running.finish();
+    assert_eq!(login.code, Some(0), "{}", login.stderr);
+    let files = session_files(home.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+    edit_session(&files[0], |s| {
+        let stored = s["id_token"].as_str().unwrap().to_string();
+        let parts: Vec<&str> = stored.split('.').collect();
+        let mut claims: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        assert_eq!(claims["sub"], "auth0|alice");
+        claims["sub"] = json!("auth0|mallory");
+        let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+        s["id_token"] = json!(format!("{}.{payload}.{}", parts[0], parts[2]));
+        s["subject"] = json!("auth0|mallory");
+    });
+    let before = std::fs::read(&files[0]).unwrap();
+
+    let mut cmd = authcli(home.path());
+    cmd.arg("refresh");
+    let out = run(cmd);
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("names another sub than the session: expected `auth0|mallory`"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert_eq!(std::fs::read(&files[0]).unwrap(), before);
 }
 
 #[test]
