@@ -210,6 +210,30 @@ fn refresh_refuses_an_id_token_for_another_subject() {
     );
     assert!(out.stdout.is_empty(), "{}", out.stdout);
     assert_eq!(std::fs::read(&files[0]).unwrap(), before);
+
+    // A session without a stored id_token is bound by its recorded subject instead. (A new
+    // login: the refused refresh above spent the first session's refresh token.)
+    let home = TempDir::new("idt-subject-only");
+    let mut running = start_login(&tenant, &home, &[]);
+    browse_plain(&running.start_url());
+    assert_eq!(running.finish().code, Some(0));
+    let files = session_files(home.path());
+    edit_session(&files[0], |s| {
+        s["id_token"] = Value::Null;
+        s["subject"] = json!("auth0|mallory");
+    });
+    let before = std::fs::read(&files[0]).unwrap();
+    let mut cmd = authcli(home.path());
+    cmd.arg("refresh");
+    let out = run(cmd);
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("expected `auth0|mallory`, found `auth0|alice`"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read(&files[0]).unwrap(), before);
 }
 
 #[test]
