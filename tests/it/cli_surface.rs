@@ -579,3 +579,31 @@ fn not_logged_in_names_the_profile_in_its_login_hint() {
     assert_eq!(out.code, Some(4), "{}", out.stderr);
     assert!(!out.stderr.contains("--profile"), "{}", out.stderr);
 }
+
+#[test]
+fn refresh_uses_the_stored_token_endpoint_unless_told_otherwise() {
+    // A session without `openid` needs no JWKS, so its refresh goes straight to the token
+    // endpoint stored at login: no discovery request.
+    let tenant = Tenant::start();
+    let home = TempDir::new("refresh-endpoints");
+    login_ok(&tenant, &home, &["--scope", "offline_access"]);
+    let discoveries = |t: &Tenant| t.requests_to("/.well-known/openid-configuration").len();
+    let before = discoveries(&tenant);
+    let out = authcli_run(&home, &["refresh"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(refresh_calls(&tenant), 1);
+    assert_eq!(
+        discoveries(&tenant),
+        before,
+        "refresh rediscovered the endpoints"
+    );
+
+    // --token-url wins over the stored endpoint: the refresh goes to the one named (another
+    // tenant here, which does not know the token: exit 3).
+    let other = Tenant::start();
+    let token_url = format!("{}oauth/token", other.issuer);
+    let out = authcli_run(&home, &["refresh", "--token-url", &token_url]);
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert_eq!(refresh_calls(&other), 1);
+    assert_eq!(refresh_calls(&tenant), 1);
+}
