@@ -4,7 +4,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(session) = authcli::store::fuzz_decode(data) {
-        let _ = session.valid_for(60, authcli::store::now_unix());
+        let _ = session.valid_for(60, authcli::output::now_unix());
     }
     let _ = serde_json::from_slice::<authcli::store::SessionKey>(data);
 });

@@ -15,7 +15,7 @@ mod keyring;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -151,15 +151,6 @@ impl Session {
             None => false,
         }
     }
-}
-
-/// The current time in unix seconds, for [`Session::valid_for`] and `obtained_at`.
-pub fn now_unix() -> u64 {
-    // A clock before 1970 is a broken clock; 0 makes every token look fresh-but-unknown rather
-    // than crashing, and expiry checks still compare against the provider's absolute times.
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// The result of looking a session up.
