@@ -306,17 +306,6 @@ impl Storage {
         ))
     }
 
-    /// Where the session for `key` lives now (`File` or `Keyring`), `None` if nowhere.
-    pub fn location(&self, key: &SessionKey) -> Option<StorageKind> {
-        match self {
-            Storage::File(files) => {
-                matches!(files.load(key), Ok(LoadOutcome::Found(_))).then_some(StorageKind::File)
-            }
-            Storage::Keyring(keyring) => keyring.location(key),
-            Storage::None => None,
-        }
-    }
-
     /// Looks the session for `key` up.
     pub fn load(&self, key: &SessionKey) -> Result<LoadOutcome, StoreError> {
         match self {
