@@ -448,6 +448,12 @@ fn mfa_required_is_reported_as_such() {
         out.stderr
     );
     assert!(!out.stderr.contains("mfa_token"), "{}", out.stderr);
+    // The provider's own description is passed on.
+    assert!(
+        out.stderr.contains("Multifactor authentication required"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[cfg(target_os = "linux")]
