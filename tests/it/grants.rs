@@ -410,6 +410,9 @@ fn wrong_password_exits_3_with_auth0s_message() {
         "{}",
         out.stderr
     );
+    // Said as the provider's refusal, not mistaken for an MFA challenge.
+    assert!(out.stderr.contains("invalid_grant"), "{}", out.stderr);
+    assert!(!out.stderr.contains("multi-factor"), "{}", out.stderr);
 }
 
 #[test]
