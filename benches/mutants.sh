@@ -6,7 +6,7 @@
 #   benches/mutants.sh            # every file below, in order
 #   benches/mutants.sh jwt        # one of: jwt refresh loopback client_auth secret session
 #                                 #   store store_file mock_token flow (exchange, id_token,
-#                                 #   client_credentials and password in flow/)
+#                                 #   client_credentials and password in flow/) auth_code
 #   benches/mutants.sh jwt --list # extra arguments go to cargo mutants (before the `--`)
 #
 # The tree is copied (never mutated in place); CARGO_TARGET_DIR points at target/mutants in
@@ -69,12 +69,13 @@ case_store_file() { run store_file src/store/file.rs --re "$STORE_FILE_RE" -- --
 case_flow() { run flow src/flow/exchange.rs --file src/flow/id_token.rs --file src/flow/client_credentials.rs \
   --file src/flow/password.rs -- --lib --test it -- flow:: grants:: id_token:: login:: mock_password:: \
   cli_surface::; }
+case_auth_code() { run auth_code src/flow/auth_code.rs -- --lib --test it -- flow:: login:: id_token:: harden::; }
 case_mock_token() { run mock_token src/mock/endpoints/token.rs --re "$MOCK_TOKEN_RE" -- --lib --test it -- mock:: \
   mock_tenant:: mock_grants:: mock_faults:: mock_pkjwt:: mock_password::; }
 
-names="jwt refresh loopback client_auth secret session store store_file mock_token flow"
+names="jwt refresh loopback client_auth secret session store store_file mock_token flow auth_code"
 case $want in
   all) for n in $names; do "case_$n"; done ;;
-  jwt | refresh | loopback | client_auth | secret | session | store | store_file | mock_token | flow) "case_$want" ;;
+  jwt | refresh | loopback | client_auth | secret | session | store | store_file | mock_token | flow | auth_code) "case_$want" ;;
   *) echo "usage: $0 [all|${names// /|}] [cargo-mutants args]" >&2; exit 2 ;;
 esac
