@@ -504,6 +504,10 @@ mod tests {
             "just-a-code"
         );
         assert!(parse_pasted("", &state).unwrap().is_none());
+        // Not a bare code: a query without its URL (its state would go unchecked) and text
+        // with spaces are asked for again, never sent as a code.
+        assert!(is_retry(parse_pasted("code=abc&state=other", &state)));
+        assert!(is_retry(parse_pasted("two words", &state)));
     }
 
     #[test]
