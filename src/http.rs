@@ -343,11 +343,7 @@ impl HttpClient {
 
     fn build(cacert: Option<&Path>, timeout: Duration, proxies: bool) -> Result<Self, HttpError> {
         output::trace("setting up the HTTP client (rustls, system trust store)");
-        // aws-lc's CPU feature detection: built without its load-time constructor (see
-        // .cargo/config.toml), so run it here, before the first TLS handshake. aws-lc-rs does
-        // it on some entry points but not all; without it, aws-lc takes its portable code
-        // (correct, several times slower for RSA).
-        aws_lc_rs::init();
+        crate::crypto_init();
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)

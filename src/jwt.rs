@@ -252,8 +252,7 @@ pub fn verify_signature(
     key: &DecodingKey,
     alg: Algorithm,
 ) -> Result<Value, JwtError> {
-    // aws-lc's CPU feature detection, before its first use (see .cargo/config.toml).
-    aws_lc_rs::init();
+    crate::crypto_init();
     let mut validation = Validation::new(alg);
     validation.required_spec_claims.clear();
     validation.validate_exp = false;
@@ -289,8 +288,7 @@ pub fn verify_id_token(
     let what = "id_token";
     let header = parse_header(what, token, false)?;
     let key = decoding_key(what, jwk, header.alg)?;
-    // aws-lc's CPU feature detection, before its first use (see .cargo/config.toml).
-    aws_lc_rs::init();
+    crate::crypto_init();
 
     let mut validation = Validation::new(header.alg);
     validation.leeway = expect.leeway;

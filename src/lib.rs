@@ -42,6 +42,15 @@ use config::ProviderConfig;
 use flow::auth_code::BrowserOptions;
 use flow::TokenSet;
 
+/// aws-lc's CPU feature detection, once per process (later calls only check a flag). The
+/// build leaves out aws-lc's load-time constructor (.cargo/config.toml), so that a cache-hit
+/// `authcli token`, which uses no crypto, does not pay for it. Everything that uses crypto
+/// calls this first: aws-lc-rs does it on some of its entry points only, and where nobody did,
+/// aws-lc would take its portable code (correct, but several times slower for RSA).
+pub(crate) fn crypto_init() {
+    aws_lc_rs::init();
+}
+
 /// Runs one parsed command line; `Ok` carries the exit code (0, or a child's for `exec`).
 pub fn run(cli: Cli) -> Result<u8, Error> {
     output::set_verbosity(cli.quiet, cli.verbose);

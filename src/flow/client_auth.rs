@@ -165,8 +165,7 @@ impl Credential {
                     "iat": now,
                     "exp": now + ASSERTION_LIFETIME_SECS,
                 });
-                // aws-lc's CPU feature detection, before its first use (.cargo/config.toml).
-                aws_lc_rs::init();
+                crate::crypto_init();
                 let jwt = jsonwebtoken::encode(&header, &claims, key)
                     .map_err(|e| ClientAuthError::Sign(e.to_string()))?;
                 RequestAuth::Assertion(ClientSecret::new(jwt))

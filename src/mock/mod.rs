@@ -261,9 +261,7 @@ impl MockTenant {
         if !opts.host.is_loopback() && !opts.allow_remote {
             return Err(MockError::Remote(opts.host));
         }
-        // aws-lc's CPU feature detection, which the build leaves to first use (see
-        // .cargo/config.toml): without it, RSA signing takes the portable, slower code.
-        aws_lc_rs::init();
+        crate::crypto_init();
         let fixed = match &opts.signing_key_pem {
             Some(pem) => Some(SigningKey::from_pem(pem).map_err(|message| {
                 MockError::SigningKey {
