@@ -1,8 +1,8 @@
 //! The mock tenant: an Auth0-shaped authorization server for tests, CI and demos (SPEC §8).
 //!
 //! [`MockTenant::start`] binds (port 0 = random), runs the server on worker threads of its
-//! own (a single-threaded tokio runtime each), returns once it listens and shuts down when dropped, so a test can start
-//! one in a line, as with wiremock. `authcli mock-tenant` ([`run`]) wraps the same type: it
+//! own (a single-threaded tokio runtime each), returns once it listens and shuts down when
+//! dropped, so a test can start one in a line, as with wiremock. `authcli mock-tenant` ([`run`]) wraps the same type: it
 //! prints the issuer URL as its one line of stdout, optionally writes a ready file, and exits
 //! cleanly on SIGTERM or Ctrl-C. The server must never be reachable beyond loopback by
 //! accident: its built-in credentials are public.
@@ -306,11 +306,6 @@ impl MockTenant {
                     .map_err(MockError::Runtime)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let handles: Vec<_> = runtimes.iter().map(|rt| rt.handle().clone()).collect();
-        let listener = {
-            let _guard = handles[0].enter();
-            tokio::net::TcpListener::from_std(std_listener).map_err(MockError::Runtime)?
-        };
 
         let base = format!("http://{}", public_host(addr));
         let issuer = match opts.flavor {
@@ -343,27 +338,30 @@ impl MockTenant {
             faults: Mutex::new(book),
         });
 
+        // The accept loop runs on the first runtime; every worker runs until shutdown.
+        let handles: Vec<_> = runtimes.iter().map(|rt| rt.handle().clone()).collect();
+        if let Some(first) = handles.first() {
+            let _guard = first.enter();
+            let listener =
+                tokio::net::TcpListener::from_std(std_listener).map_err(MockError::Runtime)?;
+            first.spawn(server::serve(
+                listener,
+                Arc::clone(&shared),
+                handles.clone(),
+            ));
+        }
         let (tx, rx) = watch::channel(());
-        let mut accept = Some(server::serve(
-            listener,
-            Arc::clone(&shared),
-            rx.clone(),
-            handles,
-        ));
         let mut threads = Vec::with_capacity(runtimes.len());
         for runtime in runtimes {
-            let (accept, mut rx) = (accept.take(), rx.clone());
+            let mut rx = rx.clone();
             let thread = std::thread::Builder::new()
                 .name("mock-tenant".into())
                 .spawn(move || {
-                    match accept {
-                        Some(serve) => runtime.block_on(serve),
-                        // The others run the connections they are handed until shutdown.
-                        None => runtime.block_on(async move {
-                            let _ = rx.changed().await;
-                        }),
-                    }
-                    // Hung requests (fault `hang`) would otherwise keep the runtime alive.
+                    runtime.block_on(async move {
+                        let _ = rx.changed().await;
+                    });
+                    // Drops the accept loop and the connections; hung requests (fault `hang`)
+                    // would otherwise keep the runtime alive.
                     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
                 })
                 .map_err(MockError::Runtime)?;

@@ -17,7 +17,7 @@ use hyper::service::service_fn;
 use hyper::{Method, Request};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::runtime::Handle;
 
 use super::faults::{Endpoint, FaultKind, FaultSpec};
 use super::http::{self as h, OAuthError, Params, Req, Resp};
@@ -51,39 +51,30 @@ impl From<Resp> for Outcome {
 #[error("connection dropped by an injected fault")]
 pub struct Dropped;
 
-/// Accepts connections until `shutdown` fires (a send, or the sender dropped), and runs each
-/// on the next of `workers` in turn, so that two busy connections never share one thread
-/// while another idles (RSA signing is most of a token request's CPU).
-pub async fn serve(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    mut shutdown: watch::Receiver<()>,
-    workers: Vec<tokio::runtime::Handle>,
-) {
-    let mut next = 0;
+/// Accepts connections until its runtime shuts down, and runs each on the next of `workers`
+/// in turn, so that two busy connections never share one thread while another idles (RSA
+/// signing is most of a token request's CPU).
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>, workers: Vec<Handle>) {
+    let mut workers = workers.into_iter().cycle();
     loop {
-        tokio::select! {
-            _ = shutdown.changed() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let _ = stream.set_nodelay(true);
-                    let shared = Arc::clone(&shared);
-                    let worker = &workers[next % workers.len()];
-                    next = next.wrapping_add(1);
-                    worker.spawn(async move {
-                        let svc = service_fn(move |req| handle(Arc::clone(&shared), req));
-                        let mut builder = http1::Builder::new();
-                        builder
-                            .timer(TokioTimer::new())
-                            .header_read_timeout(READ_TIMEOUT)
-                            .max_buf_size(MAX_HEADERS);
-                        // Errors here are the client's (reset, timeout, garbage); nothing to do.
-                        let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
-                    });
-                }
-                // Out of file descriptors and the like: back off instead of spinning.
-                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let _ = stream.set_nodelay(true);
+                let shared = Arc::clone(&shared);
+                let worker = workers.next().unwrap_or_else(Handle::current);
+                worker.spawn(async move {
+                    let svc = service_fn(move |req| handle(Arc::clone(&shared), req));
+                    let mut builder = http1::Builder::new();
+                    builder
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(READ_TIMEOUT)
+                        .max_buf_size(MAX_HEADERS);
+                    // Errors here are the client's (reset, timeout, garbage); nothing to do.
+                    let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
+                });
             }
+            // Out of file descriptors and the like: back off instead of spinning.
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
         }
     }
 }
