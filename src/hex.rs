@@ -2,6 +2,13 @@
 //! files. Every `authcli token` computes two of these, so one table lookup per nibble rather
 //! than a `format!` per byte.
 
+use sha2::{Digest, Sha256};
+
+/// The SHA-256 of `bytes`, in lower-case hex (64 characters).
+pub(crate) fn sha256(bytes: &[u8]) -> String {
+    lower(&Sha256::digest(bytes))
+}
+
 /// `bytes` as lower-case hex, two characters per byte.
 pub(crate) fn lower(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -21,5 +28,9 @@ mod tests {
         let expected: String = all.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(super::lower(&all), expected);
         assert_eq!(super::lower(&[]), "");
+        assert_eq!(
+            super::sha256(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

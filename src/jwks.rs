@@ -16,7 +16,6 @@ use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::Header;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::http::{HttpClient, HttpError};
@@ -62,9 +61,8 @@ pub fn cache_dir() -> Option<PathBuf> {
 
 /// The entry's file: a hash of the URL, so no URL text reaches the file system.
 fn entry_path(dir: &Path, url: &Url) -> PathBuf {
-    let digest = Sha256::digest(url.as_str().as_bytes());
-    let hex = crate::hex::lower(&digest[..16]);
-    dir.join(format!("{hex}.json"))
+    let hex = crate::hex::sha256(url.as_str().as_bytes());
+    dir.join(format!("{}.json", &hex[..32]))
 }
 
 /// Seconds an answer may be kept: `max-age` bounded to a day; `no-store`/`no-cache` or no

@@ -7,7 +7,6 @@
 //! if the writer is killed. Loading a session is one lstat, one open and one read: no directory
 //! scan on the hot path.
 
-use sha2::Digest;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -154,7 +153,7 @@ impl FileStore {
     }
 
     fn current_path(&self, profile: &str) -> PathBuf {
-        let hex = crate::hex::lower(&sha2::Sha256::digest(profile.as_bytes()));
+        let hex = crate::hex::sha256(profile.as_bytes());
         self.dir.join(format!("{hex}.{CURRENT_EXT}"))
     }
 
@@ -565,11 +564,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn a_symlink_at_the_lock_path_is_not_followed() {
-        let dir = std::env::temp_dir().join(format!(
-            "authcli-lock-link-{}-{}",
-            std::process::id(),
-            crate::secret::random_urlsafe(6)
-        ));
+        let dir = private_test_dir("lock-link");
         let store = FileStore::new(&dir);
         let key = SessionKey {
             profile: "default".into(),
@@ -578,7 +573,6 @@ mod tests {
             audience: None,
             scopes: Default::default(),
         };
-        fs::create_dir_all(&dir).unwrap();
         // A dangling link (would be created through) and a link to an existing file (would be
         // opened and locked through).
         let target = dir.join("created-through-the-link");
@@ -656,8 +650,7 @@ mod tests {
 
     #[test]
     fn temp_files_are_unique_and_private() {
-        let dir = std::env::temp_dir().join(format!("authcli-temp-test-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
+        let dir = private_test_dir("temp-test");
         let target = dir.join("x.json");
         let (a, _fa) = create_temp_file(&dir, &target).unwrap();
         let (b, _fb) = create_temp_file(&dir, &target).unwrap();

@@ -17,7 +17,6 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::{
     decode, encode, FileStore, ListedSession, LoadOutcome, Session, SessionKey, StorageKind,
@@ -438,7 +437,7 @@ fn read_entries(
             None => return Ok(Some(Err(format!("lacks part {index}")))),
         }
     }
-    if bytes.len() != manifest.len || sha256_hex(&bytes) != manifest.sha256 {
+    if bytes.len() != manifest.len || crate::hex::sha256(&bytes) != manifest.sha256 {
         return Ok(Some(Err("has parts that do not match its manifest".into())));
     }
     Ok(Some(Ok(bytes)))
@@ -462,7 +461,7 @@ fn write_entries(backend: &dyn KeyringBackend, stem: &str, bytes: &[u8]) -> Resu
             generation,
             parts,
             len: bytes.len(),
-            sha256: sha256_hex(bytes),
+            sha256: crate::hex::sha256(bytes),
         };
         let manifest = serde_json::to_vec(&manifest).map_err(|e| e.to_string())?;
         backend.set(stem, &manifest)?;
@@ -490,10 +489,6 @@ fn previous_manifest(backend: &dyn KeyringBackend, stem: &str) -> Result<Option<
     Ok(backend
         .get(stem)?
         .and_then(|head| serde_json::from_slice::<Manifest>(&head).ok()))
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    crate::hex::lower(&Sha256::digest(bytes))
 }
 
 #[cfg(test)]

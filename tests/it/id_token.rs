@@ -63,17 +63,40 @@ fn login_refuses(fault: &str, needles: &[&str]) -> Tenant {
     tenant
 }
 
-/// Logs in cleanly, then refreshes with `fault` on the token response: the refresh must be
-/// refused and the stored session left exactly as it was.
-fn refresh_refuses(fault: &str, needles: &[&str]) {
-    let tenant = Tenant::start();
-    let home = TempDir::new("idt-refresh");
-    let mut running = start_login(&tenant, &home, &[]);
+/// A clean browser login into a new home; returns the home and its one session file.
+fn logged_in(tenant: &Tenant, tag: &str) -> (TempDir, Vec<std::path::PathBuf>) {
+    let home = TempDir::new(tag);
+    let mut running = start_login(tenant, &home, &[]);
     browse_plain(&running.start_url());
     let login = running.finish();
     assert_eq!(login.code, Some(0), "{}", login.stderr);
     let files = session_files(home.path());
     assert_eq!(files.len(), 1, "{files:?}");
+    (home, files)
+}
+
+/// Logs in cleanly, edits the stored session with `edit`, then runs `authcli refresh`, which
+/// must leave the session file exactly as edited; returns the refresh's output.
+fn refresh_edited_session(tenant: &Tenant, tag: &str, edit: impl FnOnce(&mut Value)) -> Finished {
+    let (home, files) = logged_in(tenant, tag);
+    edit_session(&files[0], edit);
+    let before = std::fs::read(&files[0]).unwrap();
+    let mut cmd = authcli(home.path());
+    cmd.arg("refresh");
+    let out = run(cmd);
+    assert_eq!(
+        std::fs::read(&files[0]).unwrap(),
+        before,
+        "the session changed"
+    );
+    out
+}
+
+/// Logs in cleanly, then refreshes with `fault` on the token response: the refresh must be
+/// refused and the stored session left exactly as it was.
+fn refresh_refuses(fault: &str, needles: &[&str]) {
+    let tenant = Tenant::start();
+    let (home, files) = logged_in(&tenant, "idt-refresh");
     let before = std::fs::read(&files[0]).unwrap();
 
     tenant.fault(json!({"endpoint": "token", "fault": fault}));
@@ -178,14 +201,7 @@ fn refresh_refuses_an_id_token_for_another_subject() {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
     let tenant = Tenant::start();
-    let home = TempDir::new("idt-subject");
-    let mut running = start_login(&tenant, &home, &[]);
-    browse_plain(&running.start_url());
-    let login = running.finish();
-    assert_eq!(login.code, Some(0), "{}", login.stderr);
-    let files = session_files(home.path());
-    assert_eq!(files.len(), 1, "{files:?}");
-    edit_session(&files[0], |s| {
+    let out = refresh_edited_session(&tenant, "idt-subject", |s| {
         let stored = s["id_token"].as_str().unwrap().to_string();
         let parts: Vec<&str> = stored.split('.').collect();
         let mut claims: Value =
@@ -196,11 +212,6 @@ fn refresh_refuses_an_id_token_for_another_subject() {
         s["id_token"] = json!(format!("{}.{payload}.{}", parts[0], parts[2]));
         s["subject"] = json!("auth0|mallory");
     });
-    let before = std::fs::read(&files[0]).unwrap();
-
-    let mut cmd = authcli(home.path());
-    cmd.arg("refresh");
-    let out = run(cmd);
     assert_eq!(out.code, Some(3), "{}", out.stderr);
     assert!(
         out.stderr
@@ -209,23 +220,13 @@ fn refresh_refuses_an_id_token_for_another_subject() {
         out.stderr
     );
     assert!(out.stdout.is_empty(), "{}", out.stdout);
-    assert_eq!(std::fs::read(&files[0]).unwrap(), before);
 
     // A session without a stored id_token is bound by its recorded subject instead. (A new
     // login: the refused refresh above spent the first session's refresh token.)
-    let home = TempDir::new("idt-subject-only");
-    let mut running = start_login(&tenant, &home, &[]);
-    browse_plain(&running.start_url());
-    assert_eq!(running.finish().code, Some(0));
-    let files = session_files(home.path());
-    edit_session(&files[0], |s| {
+    let out = refresh_edited_session(&tenant, "idt-subject-only", |s| {
         s["id_token"] = Value::Null;
         s["subject"] = json!("auth0|mallory");
     });
-    let before = std::fs::read(&files[0]).unwrap();
-    let mut cmd = authcli(home.path());
-    cmd.arg("refresh");
-    let out = run(cmd);
     assert_eq!(out.code, Some(3), "{}", out.stderr);
     assert!(
         out.stderr
@@ -233,7 +234,6 @@ fn refresh_refuses_an_id_token_for_another_subject() {
         "{}",
         out.stderr
     );
-    assert_eq!(std::fs::read(&files[0]).unwrap(), before);
 }
 
 #[test]
