@@ -502,8 +502,11 @@ fn browser_command_false_ends_the_login_at_once_with_exit_1() {
 #[cfg(unix)]
 #[test]
 fn curl_as_browser_with_a_wrong_client_id_ends_the_login_at_once() {
-    if !Path::new("/usr/bin/curl").exists() {
-        eprintln!("skipping: no curl");
+    if crate::tools::curl().is_none() {
+        crate::tools::missing(
+            "harden::curl_as_browser_with_a_wrong_client_id_ends_the_login_at_once",
+            "curl",
+        );
         return;
     }
     let tenant = Tenant::start();

@@ -14,7 +14,10 @@ use authcli::store::{FileStore, KeyringStore, OsKeyring, WarningSink};
 fn without_a_session_bus_keyring_storage_falls_back_to_files() {
     if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
         // A desktop session: its real keychain is not ours to write test entries into.
-        eprintln!("skipped: a D-Bus session bus is present");
+        crate::tools::skipped(
+            "store_keyring::without_a_session_bus_keyring_storage_falls_back_to_files",
+            "a D-Bus session bus is present",
+        );
         return;
     }
     let dir = TempDir::new("os-keyring");

@@ -22,10 +22,10 @@ const RESOURCE: &str = "https://resource.example.test/v1";
 #[cfg(target_os = "linux")]
 #[test]
 fn verify_of_the_session_token_accepts_an_issuer_without_trailing_slash() {
-    if !Path::new("/usr/bin/script").exists() {
-        eprintln!("skipped: util-linux `script` is not installed");
+    let Some(script_bin) = crate::tools::script() else {
+        crate::tools::missing("thirdparty_regressions::verify_of_the_session_token_accepts_an_issuer_without_trailing_slash", "util-linux `script` (a pseudo-terminal)");
         return;
-    }
+    };
     let tenant = Tenant::start_with(&["--flavor", "rfc"]);
     assert!(!tenant.issuer.ends_with('/'), "{}", tenant.issuer);
     let home = TempDir::new("tp-verify-noslash");
@@ -37,7 +37,7 @@ fn verify_of_the_session_token_accepts_an_issuer_without_trailing_slash() {
         "{} verify --scope read:events -o json",
         crate::support::bin().display()
     );
-    let mut script = std::process::Command::new("/usr/bin/script");
+    let mut script = std::process::Command::new(&script_bin);
     script
         .args(["-qec", &line, "/dev/null"])
         .env_clear()
@@ -62,10 +62,13 @@ fn verify_of_the_session_token_accepts_an_issuer_without_trailing_slash() {
 #[cfg(target_os = "linux")]
 #[test]
 fn verify_of_the_session_token_still_refuses_another_issuer() {
-    if !Path::new("/usr/bin/script").exists() {
-        eprintln!("skipped: util-linux `script` is not installed");
+    let Some(script_bin) = crate::tools::script() else {
+        crate::tools::missing(
+            "thirdparty_regressions::verify_of_the_session_token_still_refuses_another_issuer",
+            "util-linux `script` (a pseudo-terminal)",
+        );
         return;
-    }
+    };
     let tenant = Tenant::start_with(&["--flavor", "rfc"]);
     let home = TempDir::new("tp-verify-wrongiss");
     let mut running = start_login(&tenant, &home, &[]);
@@ -75,7 +78,7 @@ fn verify_of_the_session_token_still_refuses_another_issuer() {
     // and discovery's mix-up defence refuses the document before any key is fetched.
     tenant.fault(serde_json::json!({"endpoint": "discovery", "fault": "wrong_issuer"}));
     let line = format!("{} verify -o json", crate::support::bin().display());
-    let mut script = std::process::Command::new("/usr/bin/script");
+    let mut script = std::process::Command::new(&script_bin);
     script
         .args(["-qec", &line, "/dev/null"])
         .env_clear()
@@ -186,10 +189,10 @@ fn param_may_not_carry_a_client_credential_or_grant_type() {
 #[cfg(target_os = "linux")]
 #[test]
 fn verify_audience_checks_the_current_session_made_without_that_audience() {
-    if !Path::new("/usr/bin/script").exists() {
-        eprintln!("skipped: util-linux `script` is not installed");
+    let Some(script_bin) = crate::tools::script() else {
+        crate::tools::missing("thirdparty_regressions::verify_audience_checks_the_current_session_made_without_that_audience", "util-linux `script` (a pseudo-terminal)");
         return;
-    }
+    };
     let tenant = Tenant::start();
     let home = TempDir::new("tp-verify-aud");
     let on_terminal = |home: &Path, aud: &str| {
@@ -197,7 +200,7 @@ fn verify_audience_checks_the_current_session_made_without_that_audience() {
             "{} verify --audience {aud} -o json",
             crate::support::bin().display()
         );
-        let mut script = std::process::Command::new("/usr/bin/script");
+        let mut script = std::process::Command::new(&script_bin);
         script
             .args(["-qec", &line, "/dev/null"])
             .env_clear()

@@ -28,10 +28,15 @@ pub fn missing(test: &str, what: &str) {
             "{test}: needs {what}, not found; install it, or set {ALLOW_SKIP}=1 to skip such tests"
         );
     }
+    skipped(test, &format!("needs {what}, not found ({ALLOW_SKIP}=1)"));
+}
+
+/// Reports (visibly, counted) that `test` did not run, and why.
+pub fn skipped(test: &str, why: &str) {
     let n = SKIPPED.fetch_add(1, Ordering::SeqCst) + 1;
     let _ = writeln!(
         std::io::stderr(),
-        "SKIPPED ({n} so far in this run): {test}: needs {what}, not found ({ALLOW_SKIP}=1)"
+        "SKIPPED ({n} so far in this run): {test}: {why}"
     );
 }
 
@@ -90,6 +95,11 @@ pub fn chromedriver() -> Option<PathBuf> {
         .into_iter()
         .collect();
     find(&["chromedriver"], &extra)
+}
+
+/// curl, the stand-in for a non-interactive browser command.
+pub fn curl() -> Option<PathBuf> {
+    find(&["curl"], &[])
 }
 
 /// util-linux `script`, which runs a command on a pseudo-terminal.

@@ -3,7 +3,6 @@
 //! and the login countdown. Terminal behaviour runs under util-linux `script` (a pty).
 
 use std::io::Read;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -30,15 +29,19 @@ struct OnPty {
 
 /// Runs the shell command line `line` under `script`, so its stdio is a terminal unless the
 /// line redirects it. `authcli` in `line` is the built binary; the environment is the isolated
-/// one of [`authcli`], without `NO_COLOR` when `colour`. `None` when `script` is missing.
+/// one of [`authcli`], without `NO_COLOR` when `colour`. `None` when `script` is missing and
+/// skipping was asked for ([`crate::tools::missing`]).
 fn on_a_pty(home: &TempDir, line: &str, colour: bool) -> Option<OnPty> {
-    if !Path::new("/usr/bin/script").exists() {
-        eprintln!("skipping: util-linux `script` is not installed");
+    let Some(script) = crate::tools::script() else {
+        crate::tools::missing(
+            &format!("ux::on_a_pty({line})"),
+            "util-linux `script` (a pseudo-terminal)",
+        );
         return None;
-    }
+    };
     let line = line.replace("authcli ", &format!("{} ", bin().display()));
     let isolated = authcli(home.path());
-    let mut cmd = Command::new("/usr/bin/script");
+    let mut cmd = Command::new(script);
     cmd.env_clear()
         .envs(
             isolated

@@ -464,10 +464,13 @@ fn login_survives_a_key_rotated_just_before_signing() {
 #[cfg(target_os = "linux")]
 #[test]
 fn on_a_terminal_without_a_token_the_sessions_access_token_is_verified() {
-    if !Path::new("/usr/bin/script").exists() {
-        eprintln!("skipped: util-linux `script` is not installed");
+    let Some(script_bin) = crate::tools::script() else {
+        crate::tools::missing(
+            "verify::on_a_terminal_without_a_token_the_sessions_access_token_is_verified",
+            "util-linux `script` (a pseudo-terminal)",
+        );
         return;
-    }
+    };
     let tenant = seeded_tenant();
     let home = TempDir::new("verify-session");
     let mut running = start_login(&tenant, &home, &[]);
@@ -477,7 +480,7 @@ fn on_a_terminal_without_a_token_the_sessions_access_token_is_verified() {
         "{} verify --scope read:events -o json",
         crate::support::bin().display()
     );
-    let mut script = std::process::Command::new("/usr/bin/script");
+    let mut script = std::process::Command::new(&script_bin);
     script
         .args(["-qec", &line, "/dev/null"])
         .env_clear()
