@@ -4,9 +4,10 @@
 # (`cargo install cargo-mutants --locked`). Settings: .cargo/mutants.toml.
 #
 #   benches/mutants.sh            # every file below, in order
-#   benches/mutants.sh jwt        # one of: jwt refresh loopback client_auth secret session
-#                                 #   store store_file mock_token flow (exchange, id_token,
-#                                 #   client_credentials and password in flow/) auth_code
+#   benches/mutants.sh jwt        # one of: jwt refresh loopback loopback_rest client_auth
+#                                 #   secret session store store_file mock_token flow (exchange,
+#                                 #   id_token, client_credentials and password in flow/)
+#                                 #   auth_code device keyring
 #   benches/mutants.sh jwt --list # extra arguments go to cargo mutants (before the `--`)
 #
 # The tree is copied (never mutated in place); CARGO_TARGET_DIR points at target/mutants in
@@ -70,12 +71,20 @@ case_flow() { run flow src/flow/exchange.rs --file src/flow/id_token.rs --file s
   --file src/flow/password.rs -- --lib --test it -- flow:: grants:: id_token:: login:: mock_password:: \
   cli_surface::; }
 case_auth_code() { run auth_code src/flow/auth_code.rs -- --lib --test it -- flow:: login:: id_token:: harden::; }
+case_device() { run device src/flow/device.rs -- --lib --test it -- device; }
+# Everything in loopback.rs outside LOOPBACK_RE: binding, the start URL, the pending page, the
+# stray-request warnings and the response builders.
+case_loopback_rest() { run loopback_rest src/loopback.rs --exclude-re "$LOOPBACK_RE" -- --lib --test it -- \
+  loopback:: harden:: login:: id_token:: pages:: browser::; }
+case_keyring() { run keyring src/store/keyring.rs -- --lib --test it -- keyring; }
 case_mock_token() { run mock_token src/mock/endpoints/token.rs --re "$MOCK_TOKEN_RE" -- --lib --test it -- mock:: \
   mock_tenant:: mock_grants:: mock_faults:: mock_pkjwt:: mock_password::; }
 
-names="jwt refresh loopback client_auth secret session store store_file mock_token flow auth_code"
+names="jwt refresh loopback loopback_rest client_auth secret session store store_file mock_token flow auth_code device
+  keyring"
 case $want in
   all) for n in $names; do "case_$n"; done ;;
-  jwt | refresh | loopback | client_auth | secret | session | store | store_file | mock_token | flow | auth_code) "case_$want" ;;
+  jwt | refresh | loopback | loopback_rest | client_auth | secret | session | store | store_file | mock_token | flow \
+    | auth_code | device | keyring) "case_$want" ;;
   *) echo "usage: $0 [all|${names// /|}] [cargo-mutants args]" >&2; exit 2 ;;
 esac

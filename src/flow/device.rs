@@ -320,6 +320,23 @@ mod tests {
     }
 
     #[test]
+    fn a_user_code_that_is_empty_or_carries_control_characters_is_refused() {
+        let url = Url::parse("https://tenant.example.test/oauth/device/code").unwrap();
+        let body = |user_code: &str| {
+            serde_json::json!({
+                "device_code": "dc", "user_code": user_code, "expires_in": 900,
+                "verification_uri": "https://tenant.example.test/activate",
+            })
+        };
+        assert!(parse_authorization(&url, body("ABCD-EFGH")).is_ok());
+        // Each alone must be refused: the code is printed on the user's terminal.
+        for bad in ["", "ABCD\x1b[2J", "AB\rCD"] {
+            let err = parse_authorization(&url, body(bad)).unwrap_err();
+            assert!(err.to_string().contains("user_code"), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
     fn local_expiry_ends_the_wait_with_exit_5() {
         // Never approved: the 900 s lifetime passes after 180 polls of 5 s.
         let tenant = tenant(None, vec![]);

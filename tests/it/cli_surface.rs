@@ -549,6 +549,12 @@ fn demo_logs_in_against_its_own_mock_and_stores_nothing() {
         "{}",
         out.stderr
     );
+    assert!(
+        out.stderr
+            .contains("Signing in without a browser (authcli follows the sign-in itself)"),
+        "{}",
+        out.stderr
+    );
     // Nothing secret on stderr, and no session left behind.
     for secret in ["access_token", "id_token", "refresh_token"] {
         if let Some(value) = tokens[secret].as_str() {

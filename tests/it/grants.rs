@@ -253,13 +253,17 @@ scopes = ["read:events"]
 
 /// A tenant whose device flow polls every second and approves after one pending answer.
 fn device_tenant(extra: &[&str]) -> (Tenant, TempDir) {
-    let dir = TempDir::new("device-config");
+    tenant_with_config(DEVICE_CONFIG, extra)
+}
+
+const DEVICE_CONFIG: &str =
+    "[device]\nexpires_in_secs = 900\ninterval_secs = 1\nauto_approve_after_polls = 1\n";
+
+/// A mock tenant started with `toml` as its config file (kept until the tenant is dropped).
+fn tenant_with_config(toml: &str, extra: &[&str]) -> (Tenant, TempDir) {
+    let dir = TempDir::new("tenant-config");
     let config = dir.path().join("tenant.toml");
-    std::fs::write(
-        &config,
-        "[device]\nexpires_in_secs = 900\ninterval_secs = 1\nauto_approve_after_polls = 1\n",
-    )
-    .unwrap();
+    std::fs::write(&config, toml).unwrap();
     let mut args = vec!["--config", config.to_str().unwrap()];
     args.extend_from_slice(extra);
     (Tenant::start_with(&args), dir)
@@ -306,6 +310,59 @@ fn device_grant_shows_the_code_polls_while_pending_and_stores_a_refreshable_sess
     assert_eq!(grants_of(&tenant, "refresh_token").len(), 1);
 }
 
+/// authcli stops when the device code's `expires_in` has passed by its own clock, without
+/// polling a provider that would only say `expired_token` (or, worse, keep saying pending).
+#[test]
+fn device_grant_stops_polling_when_expires_in_has_passed() {
+    let (tenant, _cfg) = tenant_with_config(
+        "[device]\nexpires_in_secs = 2\ninterval_secs = 1\n# never approved\n\
+         auto_approve_after_polls = 1000\n",
+        &[],
+    );
+    let home = TempDir::new("device-local-expiry");
+    let out = run(device_login(&tenant, &home));
+    assert_eq!(out.code, Some(5), "{}", out.stderr);
+    assert!(out.stderr.contains("expires_in passed"), "{}", out.stderr);
+    // Polled at 1 s (pending); at 2 s the code had expired and nothing more was sent.
+    let polls = grants_of(&tenant, "urn:ietf:params:oauth:grant-type:device_code");
+    assert_eq!(polls.len(), 1, "{polls:#?}");
+    assert!(session_files(home.path()).is_empty());
+}
+
+/// Without --no-browser the device grant opens the verification URL (with the code in it)
+/// through the browser command, and still prints it.
+#[cfg(unix)]
+#[test]
+fn device_grant_opens_the_verification_url_in_the_browser() {
+    let (tenant, _cfg) = device_tenant(&[]);
+    let home = TempDir::new("device-browser");
+    let opened = home.path().join("opened-url");
+    let mut cmd = authcli(home.path());
+    cmd.args(["login", "--device", "--issuer", &tenant.issuer])
+        .args(["--client-id", "authcli-test", "--audience", AUDIENCE])
+        .arg("--browser-command")
+        .arg(format!("sh -c 'printf %s \"$0\" > {}'", opened.display()));
+    let out = run(cmd);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    // The opener runs beside the login and may finish after it: wait (bounded) for the file.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let url = loop {
+        match std::fs::read_to_string(&opened) {
+            Ok(url) if url.starts_with("http") => break url,
+            _ => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the browser command never ran: {}",
+                    out.stderr
+                );
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+    };
+    assert!(url.contains("/activate?user_code="), "{url}");
+    assert!(out.stderr.contains(&url), "{url} not shown: {}", out.stderr);
+}
+
 #[test]
 fn device_grant_denied_exits_3() {
     let (tenant, _cfg) = device_tenant(&[]);
@@ -341,6 +398,48 @@ fn device_grant_html_500_exits_6_with_the_status() {
     let out = run(device_login(&tenant, &home));
     assert_eq!(out.code, Some(6), "{}", out.stderr);
     assert!(out.stderr.contains("500"), "{}", out.stderr);
+}
+
+/// Auth0's "Allow Offline Access" off on the API: `offline_access` is dropped and no refresh
+/// token comes. Each user grant says so (`token` will need a new login at expiry); asking
+/// without `offline_access` gets no such warning.
+#[test]
+fn without_offline_access_every_user_grant_warns_that_no_refresh_token_came() {
+    const WARNING: &str = "no refresh token was issued although `offline_access` was requested";
+    let (tenant, _cfg) = tenant_with_config(
+        &format!(
+            "{DEVICE_CONFIG}\n[[apis]]\nidentifier = \"{AUDIENCE}\"\n\
+             scopes = [\"read:events\", \"write:events\"]\nallow_offline_access = false\n"
+        ),
+        &[],
+    );
+    let check = |grant: &str, out: &Finished, warned: bool| {
+        assert_eq!(out.code, Some(0), "{grant}: {}", out.stderr);
+        assert!(json_out(out)["refresh_token"].is_null(), "{grant}");
+        assert_eq!(
+            out.stderr.contains(WARNING),
+            warned,
+            "{grant}: {}",
+            out.stderr
+        );
+    };
+
+    let home = TempDir::new("no-offline-browser");
+    let mut running = crate::support::start_login(&tenant, &home, &[]);
+    crate::support::browse_plain(&running.start_url());
+    check("authorization_code", &running.finish(), true);
+
+    let home = TempDir::new("no-offline-device");
+    check("device_code", &run(device_login(&tenant, &home)), true);
+
+    let home = TempDir::new("no-offline-password");
+    let cmd = password_login(&tenant, &home, "alice", &["--password-stdin"]);
+    check("password", &with_stdin(cmd, "alice-password\n"), true);
+
+    let home = TempDir::new("no-offline-not-asked");
+    let mut cmd = device_login(&tenant, &home);
+    cmd.args(["--scope", "openid profile"]);
+    check("device_code without offline_access", &run(cmd), false);
 }
 
 fn password_login(

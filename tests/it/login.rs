@@ -68,6 +68,40 @@ fn full_login_prints_verified_tokens_as_json() {
     );
 }
 
+/// Against a provider that does everything right (PKCE S256 advertised, an id_token for
+/// `openid`, a refresh token for `offline_access`, not Auth0 so no audience is needed), a login
+/// warns about nothing, and with stdin not a terminal it offers no paste prompt: only the URL.
+#[test]
+fn a_login_against_a_standard_provider_warns_about_nothing() {
+    let tenant = Tenant::start();
+    for (case, extra) in [
+        ("audience", &["--audience", AUDIENCE][..]),
+        ("no audience", &[]),
+        ("openid only, no refresh token", &["--scope", "openid"]),
+    ] {
+        let home = TempDir::new("login-quiet");
+        let mut cmd = authcli(home.path());
+        cmd.args(["login", "--issuer", &tenant.issuer])
+            .args(["--client-id", "authcli-test", "--no-browser"])
+            .args(["--login-timeout", "60"])
+            .args(extra);
+        let mut running = Running::spawn(cmd);
+        browse_plain(&running.start_url());
+        let out = running.finish();
+        assert_eq!(out.code, Some(0), "{case}: {}", out.stderr);
+        let tokens: Value = serde_json::from_str(&out.stdout).unwrap();
+        assert!(tokens["id_token"].is_string(), "{case}: {tokens}");
+        assert!(!out.stderr.contains("warning"), "{case}: {}", out.stderr);
+        assert!(!out.stderr.contains("paste"), "{case}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("Open this URL in a browser to sign in:"),
+            "{case}: {}",
+            out.stderr
+        );
+    }
+}
+
 #[test]
 fn output_token_prints_exactly_one_line() {
     let tenant = Tenant::start();
@@ -280,6 +314,14 @@ fn no_callback_times_out_with_exit_5() {
     let out = login(&tenant, &home, &["--login-timeout", "1"]).finish();
     assert_eq!(out.code, Some(5), "{}", out.stderr);
     assert!(out.stderr.contains("--login-timeout"), "{}", out.stderr);
+    // With --no-browser the user had to open the URL: the hint says so, and does not talk
+    // about a browser authcli opened.
+    assert!(
+        out.stderr.contains("open the printed URL"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("use --no-browser"), "{}", out.stderr);
 }
 
 #[test]
