@@ -70,8 +70,9 @@ case_store_file() { run store_file src/store/file.rs --re "$STORE_FILE_RE" -- --
 case_flow() { run flow src/flow/exchange.rs --file src/flow/id_token.rs --file src/flow/client_credentials.rs \
   --file src/flow/password.rs -- --lib --test it -- flow:: grants:: id_token:: login:: mock_password:: \
   cli_surface::; }
-case_auth_code() { run auth_code src/flow/auth_code.rs -- --lib --test it -- flow:: login:: id_token:: harden::; }
-case_device() { run device src/flow/device.rs -- --lib --test it -- device; }
+case_auth_code() { run auth_code src/flow/auth_code.rs -- --lib --test it -- flow:: login:: id_token:: harden:: ux:: \
+  cli_surface::demo; }
+case_device() { run device src/flow/device.rs -- --lib --test it -- device offline_access; }
 # Everything in loopback.rs outside LOOPBACK_RE: binding, the start URL, the pending page, the
 # stray-request warnings and the response builders.
 case_loopback_rest() { run loopback_rest src/loopback.rs --exclude-re "$LOOPBACK_RE" -- --lib --test it -- \

@@ -177,9 +177,35 @@ fn no_browser_timeout_counts_down_and_does_not_suggest_no_browser() {
     let t = &done.transcript;
     assert_eq!(done.code, Some(5), "{t}");
     assert!(t.contains("left, Ctrl-C to cancel"), "no countdown: {t}");
+    // It counts down from the --login-timeout (the first frame is drawn at once).
+    assert!(
+        t.contains("(0:02 left") || t.contains("(0:01 left"),
+        "the countdown does not start at the timeout: {t}"
+    );
     let error = &t[t.find("error:").expect("an error")..];
     assert!(error.contains("open the printed URL"), "{error}");
     assert!(!error.contains("use --no-browser"), "{error}");
+}
+
+/// A browser command that cannot start is a warning on a terminal (the user can open the
+/// printed URL or paste), not the end of the login.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_browser_that_cannot_start_is_only_a_warning_on_a_terminal() {
+    let tenant = Tenant::start();
+    let home = TempDir::new("ux-no-browser-binary");
+    let line = format!(
+        "authcli login --issuer {} --client-id authcli-test --audience {AUDIENCE} --browser-command /nonexistent/authcli-browser --login-timeout 2",
+        tenant.issuer
+    );
+    let Some(done) = on_a_pty(&home, &line, false) else {
+        return;
+    };
+    let t = &done.transcript;
+    assert!(t.contains("open the URL above yourself"), "{t}");
+    // It kept waiting, for the paste or the callback, until the timeout.
+    assert_eq!(done.code, Some(5), "{t}");
+    assert!(t.contains("paste the URL"), "{t}");
 }
 
 #[cfg(target_os = "linux")]
