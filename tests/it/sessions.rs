@@ -120,8 +120,40 @@ fn rejected_refresh_exits_3_and_says_to_log_in_again() {
     cmd.arg("refresh");
     let out = run(cmd);
     assert_eq!(out.code, Some(3), "{}", out.stderr);
-    assert!(out.stderr.contains("authcli login"), "{}", out.stderr);
+    // The hint is a login that recreates this session: no --profile for the default one.
+    let hint = format!("--client-id authcli-test --audience {AUDIENCE}");
+    assert!(
+        out.stderr.contains("authcli login --issuer"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains(&hint), "{}", out.stderr);
+    assert!(!out.stderr.contains("--profile"), "{}", out.stderr);
     assert!(out.stdout.is_empty());
+
+    // A named profile's session: the hint names the profile.
+    std::fs::write(
+        home.path().join("config.toml"),
+        format!(
+            "[profiles.work]\nissuer = \"{}\"\nclient_id = \"authcli-test\"\n",
+            tenant.issuer
+        ),
+    )
+    .unwrap();
+    login(&tenant, &home, &["--profile", "work"]);
+    tenant.fault(
+        json!({"endpoint": "token", "fault": "oauth_error", "status": 403,
+        "error": "invalid_grant", "error_description": "Unknown or invalid refresh token."}),
+    );
+    let mut cmd = authcli(home.path());
+    cmd.args(["refresh", "--profile", "work"]);
+    let out = run(cmd);
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("{hint} --profile work")),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
