@@ -4,7 +4,6 @@
 //! and stale entries; this one checks the real backend's failure path.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use crate::store_support::{found, key, numbered_session, TempDir};
 use authcli::store::{FileStore, KeyringStore, OsKeyring, WarningSink};
@@ -32,16 +31,12 @@ fn without_a_session_bus_keyring_storage_falls_back_to_files() {
         sink,
     );
     let session = numbered_session(&key("keyring"), 1, 10);
-    let started = Instant::now();
     store.save(&session).unwrap();
     assert_eq!(found(store.load(&session.key).unwrap()), session);
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
     assert!(store.files().session_path(&session.key).exists());
     let warnings = warnings.lock().unwrap();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].contains("keychain"), "{warnings:?}");
+    // It failed because there is no bus, not by waiting out the keychain timeout.
+    assert!(!warnings[0].contains("no answer within"), "{warnings:?}");
 }
