@@ -23,6 +23,14 @@ struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // Killing chromedriver alone leaves the Chromium it started running (a test that failed
+        // before closing its session would leak a browser). On Unix chromedriver leads its own
+        // process group, which its Chromium joins: the whole group goes.
+        #[cfg(unix)]
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            // SAFETY: kill(2) on a process group we created; no memory is involved.
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -36,13 +44,15 @@ fn driver(test: &str) -> Option<Driver> {
         crate::tools::missing(test, "chromium and chromedriver (Debian: chromium-driver)");
         return None;
     };
-    let mut child = Command::new(chromedriver)
+    let mut command = Command::new(chromedriver);
+    command
         .arg("--port=0")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
+        .stderr(Stdio::null());
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command.spawn().expect("start chromedriver");
     let stdout = child.stdout.take().expect("chromedriver stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
