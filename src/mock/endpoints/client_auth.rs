@@ -302,8 +302,10 @@ pub fn decode_basic(cred: &str) -> Option<(String, String)> {
     let raw = STANDARD.decode(cred).ok()?;
     let text = String::from_utf8(raw).ok()?;
     let (id, secret) = text.split_once(':')?;
+    // Only the escapes are decoded: a raw `&` (a client that skipped the encoding) is part of
+    // the value, not the end of it.
     let decode = |s: &str| -> String {
-        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        url::form_urlencoded::parse(format!("x={}", s.replace('&', "%26")).as_bytes())
             .next()
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default()

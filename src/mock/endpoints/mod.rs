@@ -110,6 +110,12 @@ mod tests {
             decode_basic(&cred),
             Some(("my:client".to_string(), "s+cret".to_string()))
         );
+        // Not encoded by the client: `&` and `=` stay in the value.
+        let cred = STANDARD.encode("client:a&b=c");
+        assert_eq!(
+            decode_basic(&cred),
+            Some(("client".to_string(), "a&b=c".to_string()))
+        );
     }
 
     fn assertion(over: Value) -> serde_json::Map<String, Value> {
