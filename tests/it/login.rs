@@ -237,6 +237,14 @@ fn hostile_requests_get_4xx_and_login_continues() {
     let huge = format!("/callback?state={}", "a".repeat(64 * 1024));
     let status = get(&huge, &auth);
     assert!((400..500).contains(&status), "oversize query got {status}");
+    // The listener's own limit: a 4096-byte request target is read (and refused for its
+    // state), one byte more is 414 URI Too Long.
+    let at_limit = |len: usize| {
+        let prefix = "/callback?state=";
+        format!("{prefix}{}", "a".repeat(len - prefix.len()))
+    };
+    assert_eq!(get(&at_limit(4096), &auth), 400);
+    assert_eq!(get(&at_limit(4097), &auth), 414);
     let garbage = raw_request(&auth, "\x16\x03\x01 not http at all\r\n\r\n");
     assert!(
         garbage == 0 || (400..500).contains(&garbage),
