@@ -178,6 +178,12 @@ fn error_callback_with_right_state_exits_3_with_description() {
     let out = run.finish();
     assert_eq!(out.code, Some(3), "{}", out.stderr);
     assert!(out.stderr.contains("access_denied"), "{}", out.stderr);
+    // The provider's error_description is what tells the user why.
+    assert!(
+        out.stderr.contains("User did not authorize the request"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stdout.is_empty(), "stdout: {}", out.stdout);
 }
 
