@@ -707,4 +707,10 @@ mod tests {
         assert!(err.to_string().contains(&busy.to_string()), "{err}");
         assert_eq!(err.exit_code(), ExitCode::Other);
     }
+
+    #[test]
+    fn the_fuzz_entry_reports_whether_the_query_is_unambiguous() {
+        assert!(fuzz_callback_query("code=a&state=b&other=1&other=2"));
+        assert!(!fuzz_callback_query("code=a&state=b&code=c"));
+    }
 }
