@@ -678,6 +678,67 @@ mod tests {
     }
 
     #[test]
+    fn a_changed_part_of_the_same_length_is_rejected() {
+        let f = fixture("changed-part", 300);
+        let s = session(&"c".repeat(1000), 10);
+        f.store.save(&s).unwrap();
+        let stem = s.key.file_stem();
+        {
+            let mut entries = f.backend.entries.lock().unwrap();
+            let (name, part) = entries
+                .iter_mut()
+                .find(|(k, _)| k.starts_with(&stem) && k.ends_with(".1"))
+                .unwrap();
+            let at = part
+                .iter()
+                .position(|b| *b == b'c')
+                .unwrap_or_else(|| panic!("{name}"));
+            part[at] = b'd';
+        }
+        match f.store.load(&s.key).unwrap() {
+            LoadOutcome::Rejected { reason } => {
+                assert!(reason.contains("do not match"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_newer_keychain_copy_wins_over_a_stale_file() {
+        let f = fixture("stale-file", 64 * 1024);
+        let newer = session("at-keychain", 20);
+        f.store.save(&newer).unwrap();
+        // A fallback file from an earlier run, older than what the keychain holds.
+        f.store.files().save(&session("at-stale-file", 10)).unwrap();
+        let later = reopen(&f, WriteTo::WhereStored);
+        assert_eq!(found(later.load(&newer.key).unwrap()), newer);
+        assert_eq!(later.location(&newer.key), Some(StorageKind::Keyring));
+    }
+
+    #[test]
+    fn a_keychain_session_is_listed_at_its_marker_and_counted_by_delete_all() {
+        let f = fixture("list-marker", 64 * 1024);
+        let s = session("at-listed", 10);
+        f.store.save(&s).unwrap();
+        let mut other = session("at-other", 10);
+        other.key.profile = "work".into();
+        f.store.save(&other).unwrap();
+        let listed = f.store.list().unwrap();
+        assert_eq!(listed.len(), 2, "{listed:?}");
+        for entry in &listed {
+            assert_eq!(entry.location, StorageKind::Keyring);
+            assert_eq!(
+                entry.path.extension().and_then(|e| e.to_str()),
+                Some("keyring"),
+                "{entry:?}"
+            );
+        }
+        assert_eq!(f.store.delete_all().unwrap(), 2);
+        assert!(f.backend.entries.lock().unwrap().is_empty());
+        assert_eq!(f.store.delete_all().unwrap(), 0);
+    }
+
+    #[test]
     fn failing_keychain_falls_back_to_files_with_a_warning() {
         let f = fixture("fail", 64 * 1024);
         f.backend.fail.store(true, Ordering::Relaxed);
