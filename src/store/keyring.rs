@@ -677,6 +677,34 @@ mod tests {
         }
     }
 
+    /// Built without the `keyring` feature (`.ci/steps features`): `--storage keyring` warns
+    /// once and keeps the session in files.
+    #[cfg(not(feature = "keyring"))]
+    #[test]
+    fn without_the_keyring_feature_sessions_go_to_files_with_one_warning() {
+        let os = OsKeyring;
+        assert_eq!(os.get("x"), Err(NO_KEYRING.to_string()));
+        assert_eq!(os.set("x", b"v"), Err(NO_KEYRING.to_string()));
+        assert_eq!(os.delete("x"), Err(NO_KEYRING.to_string()));
+        assert_eq!(os.max_value_len(), usize::MAX);
+        let f = fixture("no-feature", 64 * 1024);
+        let warnings = Arc::clone(&f.warnings);
+        let sink: WarningSink =
+            Arc::new(move |w: &str| warnings.lock().unwrap().push(w.to_owned()));
+        let store = KeyringStore::new(
+            FileStore::new(&f.dir).with_warnings(sink.clone()),
+            Arc::new(OsKeyring),
+            sink,
+        );
+        let s = session("at-no-feature", 10);
+        store.save(&s).unwrap();
+        assert!(store.files().session_path(&s.key).exists());
+        assert_eq!(found(store.load(&s.key).unwrap()), s);
+        let warnings = f.warnings.lock().unwrap();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains(NO_KEYRING), "{warnings:?}");
+    }
+
     #[test]
     fn a_changed_part_of_the_same_length_is_rejected() {
         let f = fixture("changed-part", 300);
