@@ -7,7 +7,7 @@
 #   benches/mutants.sh jwt        # one of: jwt refresh loopback loopback_rest client_auth
 #                                 #   secret session store store_file mock_token flow (exchange,
 #                                 #   id_token, client_credentials and password in flow/)
-#                                 #   auth_code device keyring
+#                                 #   auth_code device keyring keyring_off
 #   benches/mutants.sh jwt --list # extra arguments go to cargo mutants (before the `--`)
 #
 # The tree is copied (never mutated in place); CARGO_TARGET_DIR points at target/mutants in
@@ -78,14 +78,24 @@ case_device() { run device src/flow/device.rs -- --lib --test it -- device offli
 case_loopback_rest() { run loopback_rest src/loopback.rs --exclude-re "$LOOPBACK_RE" -- --lib --test it -- \
   loopback:: harden:: login:: id_token:: pages:: browser::; }
 case_keyring() { run keyring src/store/keyring.rs -- --lib --test it -- keyring; }
+# The keychain stand-in of the build without the `keyring` feature, which the default build
+# never compiles: its impl block's lines, mutated in that build (.ci/steps features).
+case_keyring_off() {
+  local lines
+  lines=$(awk '/^#\[cfg\(not\(feature = "keyring"\)\)\]$/ { off = 1; next }
+    off && /^impl KeyringBackend for OsKeyring/ { on = 1 }
+    on { print NR } on && /^}$/ { exit }' src/store/keyring.rs | paste -sd'|')
+  run keyring_off src/store/keyring.rs --no-default-features --re "keyring\.rs:($lines):" -- --lib -- \
+    store::keyring
+}
 case_mock_token() { run mock_token src/mock/endpoints/token.rs --re "$MOCK_TOKEN_RE" -- --lib --test it -- mock:: \
   mock_tenant:: mock_grants:: mock_faults:: mock_pkjwt:: mock_password::; }
 
 names="jwt refresh loopback loopback_rest client_auth secret session store store_file mock_token flow auth_code device
-  keyring"
+  keyring keyring_off"
 case $want in
   all) for n in $names; do "case_$n"; done ;;
   jwt | refresh | loopback | loopback_rest | client_auth | secret | session | store | store_file | mock_token | flow \
-    | auth_code | device | keyring) "case_$want" ;;
+    | auth_code | device | keyring | keyring_off) "case_$want" ;;
   *) echo "usage: $0 [all|${names// /|}] [cargo-mutants args]" >&2; exit 2 ;;
 esac
