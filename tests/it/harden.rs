@@ -360,6 +360,39 @@ fn a_flood_of_stray_requests_prints_a_bounded_number_of_warnings() {
     );
 }
 
+/// The callback port cannot be taken over while the login waits: a second socket that asks the
+/// OS to share the address (SO_REUSEADDR, and SO_REUSEPORT on Unix) is refused. On Windows this
+/// is what the listener's SO_EXCLUSIVEADDRUSE buys; on Unix std never opts in to sharing.
+#[test]
+fn a_second_socket_cannot_take_over_the_callback_port() {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let tenant = Tenant::start();
+    let home = TempDir::new("port-takeover");
+    let mut run = start_login(&tenant, &home, &[]);
+    let start = run.start_url();
+    let addr: std::net::SocketAddr = authority(&start).parse().unwrap();
+    let thief = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).unwrap();
+    thief.set_reuse_address(true).unwrap();
+    #[cfg(unix)]
+    thief.set_reuse_port(true).unwrap();
+    let err = thief
+        .bind(&addr.into())
+        .expect_err("a second socket bound the callback port");
+    // Windows answers WSAEACCES for an exclusive address.
+    assert!(
+        matches!(
+            err.kind(),
+            std::io::ErrorKind::AddrInUse | std::io::ErrorKind::PermissionDenied
+        ),
+        "{err}"
+    );
+    drop(thief);
+    // The login still completes on its own listener.
+    assert_eq!(browse_plain(&start).last().unwrap().status, 200);
+    let out = run.finish();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+}
+
 // ------------------------------------------------------------------ 4. the paste path
 
 #[cfg(target_os = "linux")]
