@@ -91,11 +91,13 @@ case_keyring_off() {
 case_mock_token() { run mock_token src/mock/endpoints/token.rs --re "$MOCK_TOKEN_RE" -- --lib --test it -- mock:: \
   mock_tenant:: mock_grants:: mock_faults:: mock_pkjwt:: mock_password::; }
 
-names="jwt refresh loopback loopback_rest client_auth secret session store store_file mock_token flow auth_code device
-  keyring keyring_off"
-case $want in
-  all) for n in $names; do "case_$n"; done ;;
-  jwt | refresh | loopback | loopback_rest | client_auth | secret | session | store | store_file | mock_token | flow \
-    | auth_code | device | keyring | keyring_off) "case_$want" ;;
-  *) echo "usage: $0 [all|${names// /|}] [cargo-mutants args]" >&2; exit 2 ;;
-esac
+names=(jwt refresh loopback loopback_rest client_auth secret session store store_file mock_token flow auth_code
+  device keyring keyring_off)
+if [[ $want == all ]]; then
+  for n in "${names[@]}"; do "case_$n"; done
+elif [[ " ${names[*]} " == *" $want "* ]]; then
+  "case_$want"
+else
+  (IFS='|'; echo "usage: $0 [all|${names[*]}] [cargo-mutants args]" >&2)
+  exit 2
+fi

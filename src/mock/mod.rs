@@ -2,8 +2,8 @@
 //!
 //! [`MockTenant::start`] binds (port 0 = random), runs the server on worker threads of its
 //! own (a single-threaded tokio runtime each), returns once it listens and shuts down when
-//! dropped, so a test can start one in a line, as with wiremock. `authcli mock-tenant` ([`run`]) wraps the same type: it
-//! prints the issuer URL as its one line of stdout, optionally writes a ready file, and exits
+//! dropped, so a test can start one in a line, as with wiremock. `authcli mock-tenant`
+//! ([`run`]) wraps the same type: it prints the issuer URL as its one line of stdout, optionally writes a ready file, and exits
 //! cleanly on SIGTERM or Ctrl-C. The server must never be reachable beyond loopback by
 //! accident: its built-in credentials are public.
 //!

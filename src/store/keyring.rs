@@ -497,7 +497,7 @@ mod tests {
     use crate::secret::AccessToken;
     use crate::store::{GrantKind, SESSION_FORMAT_VERSION};
     use std::collections::BTreeMap;
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
     use std::sync::Mutex;
 
     /// An in-memory keychain with a size limit that can be told to fail or hang.
@@ -569,22 +569,31 @@ mod tests {
             ..FakeKeyring::default()
         });
         let warnings = Arc::new(Mutex::new(Vec::new()));
-        let sink: WarningSink = {
-            let warnings = Arc::clone(&warnings);
-            Arc::new(move |w: &str| warnings.lock().unwrap().push(w.to_owned()))
-        };
-        let store = KeyringStore::new(
-            FileStore::new(&dir).with_warnings(sink.clone()),
-            backend.clone(),
-            sink,
-        )
-        .with_timeout(Duration::from_millis(200));
+        let store = store_over(&dir, backend.clone(), &warnings);
         Fixture {
             dir,
             backend,
             warnings,
             store,
         }
+    }
+
+    /// A store in `dir` over `backend` whose warnings (its own and the file store's) are
+    /// collected in `warnings`.
+    fn store_over(
+        dir: &Path,
+        backend: Arc<dyn KeyringBackend>,
+        warnings: &Arc<Mutex<Vec<String>>>,
+    ) -> KeyringStore {
+        let warnings = Arc::clone(warnings);
+        let sink: WarningSink =
+            Arc::new(move |w: &str| warnings.lock().unwrap().push(w.to_owned()));
+        KeyringStore::new(
+            FileStore::new(dir).with_warnings(sink.clone()),
+            backend,
+            sink,
+        )
+        .with_timeout(Duration::from_millis(200))
     }
 
     fn session(token: &str, obtained_at: u64) -> Session {
@@ -688,14 +697,7 @@ mod tests {
         assert_eq!(os.delete("x"), Err(NO_KEYRING.to_string()));
         assert_eq!(os.max_value_len(), usize::MAX);
         let f = fixture("no-feature", 64 * 1024);
-        let warnings = Arc::clone(&f.warnings);
-        let sink: WarningSink =
-            Arc::new(move |w: &str| warnings.lock().unwrap().push(w.to_owned()));
-        let store = KeyringStore::new(
-            FileStore::new(&f.dir).with_warnings(sink.clone()),
-            Arc::new(OsKeyring),
-            sink,
-        );
+        let store = store_over(&f.dir, Arc::new(OsKeyring), &f.warnings);
         let s = session("at-no-feature", 10);
         store.save(&s).unwrap();
         assert!(store.files().session_path(&s.key).exists());

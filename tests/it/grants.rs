@@ -9,7 +9,10 @@ use std::process::Stdio;
 use serde_json::{json, Value};
 
 use crate::mock_pkjwt::{rsa_public_pem, seed_private_pem};
-use crate::support::{authcli, run, session_files, Finished, TempDir, Tenant, AUDIENCE};
+use crate::support::{
+    authcli, recorded_url, recording_browser, run, session_files, Finished, TempDir, Tenant,
+    AUDIENCE,
+};
 
 const M2M: &str = "authcli-m2m";
 const M2M_SECRET: &str = "authcli-m2m-secret";
@@ -341,24 +344,10 @@ fn device_grant_opens_the_verification_url_in_the_browser() {
     cmd.args(["login", "--device", "--issuer", &tenant.issuer])
         .args(["--client-id", "authcli-test", "--audience", AUDIENCE])
         .arg("--browser-command")
-        .arg(format!("sh -c 'printf %s \"$0\" > {}'", opened.display()));
+        .arg(recording_browser(&opened));
     let out = run(cmd);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    // The opener runs beside the login and may finish after it: wait (bounded) for the file.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let url = loop {
-        match std::fs::read_to_string(&opened) {
-            Ok(url) if url.starts_with("http") => break url,
-            _ => {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "the browser command never ran: {}",
-                    out.stderr
-                );
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-        }
-    };
+    let url = recorded_url(&opened);
     assert!(url.contains("/activate?user_code="), "{url}");
     assert!(out.stderr.contains(&url), "{url} not shown: {}", out.stderr);
 }

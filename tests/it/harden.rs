@@ -4,15 +4,14 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use crate::login::authority;
 use crate::support::{
-    authcli, browse_plain, query_param, raw_request, session_files, start_login, Running, TempDir,
-    Tenant, AUDIENCE,
+    authcli, browse_plain, query_param, raw_request, recorded_url, recording_browser,
+    session_files, start_login, Running, TempDir, Tenant, AUDIENCE,
 };
 
 /// `authcli login` for the built-in client with the given extra arguments (no `--no-browser`).
@@ -31,25 +30,6 @@ fn login_cmd(tenant: &Tenant, home: &TempDir, extra: &[&str]) -> std::process::C
     ])
     .args(extra);
     cmd
-}
-
-/// A browser command that only records the URL it is given (the start URL) in `file`.
-fn recording_browser(file: &Path) -> String {
-    format!("sh -c 'printf %s \"$0\" > {}'", file.display())
-}
-
-/// Waits (bounded) for the browser command to have written the start URL.
-fn recorded_url(file: &Path) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(url) = std::fs::read_to_string(file) {
-            if url.starts_with("http://") {
-                return url;
-            }
-        }
-        assert!(Instant::now() < deadline, "the browser command never ran");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// GET without following redirects: status, Location and body.
@@ -551,11 +531,9 @@ fn browser_command_false_ends_the_login_at_once_with_exit_1() {
 #[cfg(unix)]
 #[test]
 fn curl_as_browser_with_a_wrong_client_id_ends_the_login_at_once() {
-    if crate::tools::curl().is_none() {
-        crate::tools::missing(
-            "harden::curl_as_browser_with_a_wrong_client_id_ends_the_login_at_once",
-            "curl",
-        );
+    if crate::tools::curl("harden::curl_as_browser_with_a_wrong_client_id_ends_the_login_at_once")
+        .is_none()
+    {
         return;
     }
     let tenant = Tenant::start();

@@ -743,13 +743,7 @@ pub fn on_a_terminal(
     home: &TempDir,
     subcommand: &str,
 ) -> Option<std::process::Child> {
-    let Some(script_bin) = crate::tools::script() else {
-        crate::tools::missing(
-            &format!("login::on_a_terminal({subcommand})"),
-            "util-linux `script` (a pseudo-terminal)",
-        );
-        return None;
-    };
+    let script_bin = crate::tools::script(&format!("login::on_a_terminal({subcommand})"))?;
     let command = format!(
         "{} {subcommand} --issuer {} --client-id authcli-test --audience {AUDIENCE} --no-browser",
         crate::support::bin().display(),

@@ -451,3 +451,25 @@ pub fn start_login(tenant: &Tenant, home: &TempDir, extra: &[&str]) -> Running {
     .args(extra);
     Running::spawn(cmd)
 }
+
+/// A `--browser-command` (a Unix shell line, so only Unix tests use it) that only records the URL it is given in `file`.
+#[cfg_attr(not(unix), allow(dead_code))]
+pub fn recording_browser(file: &Path) -> String {
+    format!("sh -c 'printf %s \"$0\" > {}'", file.display())
+}
+
+/// Waits (bounded) for the [`recording_browser`] to have written its URL. The opener runs
+/// beside the login, so it may finish after authcli has.
+#[cfg_attr(not(unix), allow(dead_code))]
+pub fn recorded_url(file: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(url) = std::fs::read_to_string(file) {
+            if url.starts_with("http://") {
+                return url;
+            }
+        }
+        assert!(Instant::now() < deadline, "the browser command never ran");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

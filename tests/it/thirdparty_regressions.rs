@@ -22,8 +22,8 @@ const RESOURCE: &str = "https://resource.example.test/v1";
 #[cfg(target_os = "linux")]
 #[test]
 fn verify_of_the_session_token_accepts_an_issuer_without_trailing_slash() {
-    let Some(script_bin) = crate::tools::script() else {
-        crate::tools::missing("thirdparty_regressions::verify_of_the_session_token_accepts_an_issuer_without_trailing_slash", "util-linux `script` (a pseudo-terminal)");
+    let test = "thirdparty_regressions::verify_of_the_session_token_accepts_an_issuer_without_trailing_slash";
+    let Some(script_bin) = crate::tools::script(test) else {
         return;
     };
     let tenant = Tenant::start_with(&["--flavor", "rfc"]);
@@ -62,11 +62,8 @@ fn verify_of_the_session_token_accepts_an_issuer_without_trailing_slash() {
 #[cfg(target_os = "linux")]
 #[test]
 fn verify_of_the_session_token_still_refuses_another_issuer() {
-    let Some(script_bin) = crate::tools::script() else {
-        crate::tools::missing(
-            "thirdparty_regressions::verify_of_the_session_token_still_refuses_another_issuer",
-            "util-linux `script` (a pseudo-terminal)",
-        );
+    let test = "thirdparty_regressions::verify_of_the_session_token_still_refuses_another_issuer";
+    let Some(script_bin) = crate::tools::script(test) else {
         return;
     };
     let tenant = Tenant::start_with(&["--flavor", "rfc"]);
@@ -189,8 +186,8 @@ fn param_may_not_carry_a_client_credential_or_grant_type() {
 #[cfg(target_os = "linux")]
 #[test]
 fn verify_audience_checks_the_current_session_made_without_that_audience() {
-    let Some(script_bin) = crate::tools::script() else {
-        crate::tools::missing("thirdparty_regressions::verify_audience_checks_the_current_session_made_without_that_audience", "util-linux `script` (a pseudo-terminal)");
+    let test = "thirdparty_regressions::verify_audience_checks_the_current_session_made_without_that_audience";
+    let Some(script_bin) = crate::tools::script(test) else {
         return;
     };
     let tenant = Tenant::start();

@@ -97,14 +97,24 @@ pub fn chromedriver() -> Option<PathBuf> {
     find(&["chromedriver"], &extra)
 }
 
-/// curl, the stand-in for a non-interactive browser command.
-pub fn curl() -> Option<PathBuf> {
-    find(&["curl"], &[])
+/// curl, the stand-in for a non-interactive browser command, for `test` (see [`script`]).
+pub fn curl(test: &str) -> Option<PathBuf> {
+    required(test, find(&["curl"], &[]), "curl")
 }
 
-/// util-linux `script`, which runs a command on a pseudo-terminal.
-pub fn script() -> Option<PathBuf> {
-    find(&["script"], &[PathBuf::from("/usr/bin")])
+/// util-linux `script`, which runs a command on a pseudo-terminal, for `test`: when it is
+/// missing the test fails, or (skipping asked for) the skip is reported and this is `None`.
+pub fn script(test: &str) -> Option<PathBuf> {
+    let found = find(&["script"], &[PathBuf::from("/usr/bin")]);
+    required(test, found, "util-linux `script` (a pseudo-terminal)")
+}
+
+/// `found`, or [`missing`] for `test` when it is `None`.
+fn required(test: &str, found: Option<PathBuf>, what: &str) -> Option<PathBuf> {
+    if found.is_none() {
+        missing(test, what);
+    }
+    found
 }
 
 const CHILD_ENV: &str = "AUTHCLI_TEST_TOOLS_CHILD";

@@ -32,13 +32,7 @@ struct OnPty {
 /// one of [`authcli`], without `NO_COLOR` when `colour`. `None` when `script` is missing and
 /// skipping was asked for ([`crate::tools::missing`]).
 fn on_a_pty(home: &TempDir, line: &str, colour: bool) -> Option<OnPty> {
-    let Some(script) = crate::tools::script() else {
-        crate::tools::missing(
-            &format!("ux::on_a_pty({line})"),
-            "util-linux `script` (a pseudo-terminal)",
-        );
-        return None;
-    };
+    let script = crate::tools::script(&format!("ux::on_a_pty({line})"))?;
     let line = line.replace("authcli ", &format!("{} ", bin().display()));
     let isolated = authcli(home.path());
     let mut cmd = Command::new(script);
@@ -77,6 +71,16 @@ fn on_a_pty(home: &TempDir, line: &str, colour: bool) -> Option<OnPty> {
         code: status.code(),
         transcript: reader.join().unwrap(),
     })
+}
+
+/// `authcli login` for the built-in client on a pseudo-terminal, with `rest` appended to the
+/// command line (more options, a redirection), without colour.
+fn login_on_a_pty(tenant: &Tenant, home: &TempDir, rest: &str) -> Option<OnPty> {
+    let line = format!(
+        "authcli login --issuer {} --client-id authcli-test --audience {AUDIENCE} {rest}",
+        tenant.issuer
+    );
+    on_a_pty(home, &line, false)
 }
 
 fn stored_refresh_token(home: &TempDir) -> String {
@@ -167,11 +171,8 @@ fn login_through_pipes_prints_everything_and_no_summary() {
 fn no_browser_timeout_counts_down_and_does_not_suggest_no_browser() {
     let tenant = Tenant::start();
     let home = TempDir::new("ux-timeout");
-    let line = format!(
-        "authcli login --issuer {} --client-id authcli-test --audience {AUDIENCE} --no-browser --login-timeout 2 </dev/null",
-        tenant.issuer
-    );
-    let Some(done) = on_a_pty(&home, &line, false) else {
+    let Some(done) = login_on_a_pty(&tenant, &home, "--no-browser --login-timeout 2 </dev/null")
+    else {
         return;
     };
     let t = &done.transcript;
@@ -194,11 +195,11 @@ fn no_browser_timeout_counts_down_and_does_not_suggest_no_browser() {
 fn a_browser_that_cannot_start_is_only_a_warning_on_a_terminal() {
     let tenant = Tenant::start();
     let home = TempDir::new("ux-no-browser-binary");
-    let line = format!(
-        "authcli login --issuer {} --client-id authcli-test --audience {AUDIENCE} --browser-command /nonexistent/authcli-browser --login-timeout 2",
-        tenant.issuer
-    );
-    let Some(done) = on_a_pty(&home, &line, false) else {
+    let Some(done) = login_on_a_pty(
+        &tenant,
+        &home,
+        "--browser-command /nonexistent/authcli-browser --login-timeout 2",
+    ) else {
         return;
     };
     let t = &done.transcript;
@@ -213,11 +214,7 @@ fn a_browser_that_cannot_start_is_only_a_warning_on_a_terminal() {
 fn no_countdown_redraws_the_paste_prompt() {
     let tenant = Tenant::start();
     let home = TempDir::new("ux-prompt");
-    let line = format!(
-        "authcli login --issuer {} --client-id authcli-test --audience {AUDIENCE} --no-browser --login-timeout 2",
-        tenant.issuer
-    );
-    let Some(done) = on_a_pty(&home, &line, false) else {
+    let Some(done) = login_on_a_pty(&tenant, &home, "--no-browser --login-timeout 2") else {
         return;
     };
     assert_eq!(done.code, Some(5), "{}", done.transcript);

@@ -464,11 +464,9 @@ fn login_survives_a_key_rotated_just_before_signing() {
 #[cfg(target_os = "linux")]
 #[test]
 fn on_a_terminal_without_a_token_the_sessions_access_token_is_verified() {
-    let Some(script_bin) = crate::tools::script() else {
-        crate::tools::missing(
-            "verify::on_a_terminal_without_a_token_the_sessions_access_token_is_verified",
-            "util-linux `script` (a pseudo-terminal)",
-        );
+    let Some(script_bin) = crate::tools::script(
+        "verify::on_a_terminal_without_a_token_the_sessions_access_token_is_verified",
+    ) else {
         return;
     };
     let tenant = seeded_tenant();
